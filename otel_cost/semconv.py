@@ -21,6 +21,7 @@ COST_BREAKDOWN = 'cost.breakdown'  # template: append '.<key>'
 COST_PRICE_REF = 'cost.price.ref'
 COST_USAGE_ESTIMATED = 'cost.usage.estimated'
 COST_ATTRIBUTION = 'cost.attribution'  # template: append '.<key>'
+COST_UNITS = 'cost.units'
 COST_ROLLUP_AMOUNT = 'cost.rollup.amount'
 
 # registry.cost.proposed (cost.yaml)
@@ -65,6 +66,8 @@ OPENAI_REQUEST_SERVICE_TIER = 'openai.request.service_tier'  # upstream
 OPENAI_RESPONSE_SERVICE_TIER = 'openai.response.service_tier'  # upstream
 
 # reads.openllmetry (reads.yaml)
+OPENLLMETRY_LLM_USAGE_PROMPT_TOKENS = 'llm.usage.prompt_tokens'  # upstream
+OPENLLMETRY_LLM_USAGE_COMPLETION_TOKENS = 'llm.usage.completion_tokens'  # upstream
 OPENLLMETRY_LLM_USAGE_TOTAL_TOKENS = 'llm.usage.total_tokens'  # upstream
 OPENLLMETRY_LLM_REQUEST_TYPE = 'llm.request.type'  # upstream
 OPENLLMETRY_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = 'gen_ai.usage.cache_read_input_tokens'  # upstream
