@@ -1,0 +1,205 @@
+"""Who pays for a call: W3C baggage, resource attributes and span attributes -> ``cost.attribution.*``.
+
+Setting attribution::
+
+    with otel_cost.attribution(project="search", cost_center="cc-42", user="u-1"):
+        client.chat.completions.create(...)
+
+puts each key in W3C baggage as ``cost.<key>`` (``cost.project=search``), so the standard
+propagators carry it to every downstream service. The ``cost.`` prefix keeps the keys apart
+from other baggage an application sets. The processor copies them to ``cost.attribution.<key>``
+on each span as it starts (while the span is still mutable).
+
+Resolution (:func:`resolve_attribution`, shared with the receiver), highest precedence first:
+
+1. ``cost.attribution.<key>`` already on the span (set by the application, or copied from
+   baggage by an upstream processor);
+2. baggage: every ``cost.<key>`` entry, plus the keys of ``AttributionConfig.baggage``
+   (defaults: ``user.id`` -> user, ``session.id`` -> session);
+3. span attributes (``AttributionConfig.span_attributes``; defaults: ``user.id`` and
+   ``enduser.id`` -> user, ``session.id`` and ``gen_ai.conversation.id`` -> session,
+   ``gen_ai.agent.name`` -> agent);
+4. resource attributes (``AttributionConfig.resource_attributes``; defaults: ``service.name`` ->
+   service, ``deployment.environment.name`` and ``deployment.environment`` -> environment).
+
+Within one source the first listed attribute that is present wins. Keys are lower-case
+identifiers (``[a-z][a-z0-9_]*``); values are strings cut to ``MAX_VALUE_LENGTH`` characters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from opentelemetry import baggage, context
+
+from otel_cost import semconv as sc
+
+STANDARD_KEYS: tuple[str, ...] = (
+    "project",
+    "cost_center",
+    "user",
+    "session",
+    "agent",
+    "tenant",
+    "environment",
+)
+"""The attribution keys documented for :func:`attribution`; other identifiers are accepted too."""
+
+BAGGAGE_PREFIX = "cost."
+"""Baggage keys set by :func:`attribution` are ``cost.<key>``."""
+
+ATTRIBUTE_PREFIX = sc.COST_ATTRIBUTION + "."
+"""Span attribute prefix: ``cost.attribution.<key>``."""
+
+MAX_VALUE_LENGTH = 256
+
+_KEY = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+def _default_baggage() -> dict[str, str]:
+    return {sc.USER_ID: "user", sc.SESSION_ID: "session"}
+
+
+def _default_span_attributes() -> dict[str, str]:
+    return {
+        sc.USER_ID: "user",
+        sc.ENDUSER_ID: "user",
+        sc.SESSION_ID: "session",
+        sc.GEN_AI_CONVERSATION_ID: "session",
+        sc.GEN_AI_AGENT_NAME: "agent",
+    }
+
+
+def _default_resource_attributes() -> dict[str, str]:
+    return {
+        sc.SERVICE_NAME: "service",
+        sc.DEPLOYMENT_ENVIRONMENT_NAME: "environment",
+        sc.DEPLOYMENT_ENVIRONMENT: "environment",
+    }
+
+
+@dataclass(frozen=True)
+class AttributionConfig:
+    """Which baggage entries, span attributes and resource attributes become which attribution key.
+
+    Each mapping is ``source name -> attribution key``; order matters when two names map to one
+    key (the first present wins).
+    """
+
+    baggage: Mapping[str, str] = field(default_factory=_default_baggage)
+    """Baggage entries read besides ``<baggage_prefix><key>``."""
+    baggage_prefix: str | None = BAGGAGE_PREFIX
+    """Every baggage entry ``<prefix><key>`` becomes ``key``; ``None`` turns this off."""
+    span_attributes: Mapping[str, str] = field(default_factory=_default_span_attributes)
+    resource_attributes: Mapping[str, str] = field(default_factory=_default_resource_attributes)
+
+    def __post_init__(self) -> None:
+        for source in (self.baggage, self.span_attributes, self.resource_attributes):
+            for name, key in source.items():
+                if not _KEY.match(key):
+                    raise ValueError(f"attribution key {key!r} (for {name!r}) must match [a-z][a-z0-9_]*")
+
+    @property
+    def read_keys(self) -> frozenset[str]:
+        """Span and resource attribute keys :func:`resolve_attribution` reads (besides the prefix)."""
+        return frozenset(self.span_attributes) | frozenset(self.resource_attributes)
+
+
+DEFAULT_CONFIG = AttributionConfig()
+
+
+def _clean(value: object) -> str | None:
+    if value is None or isinstance(value, (bytes, bytearray)):
+        return None
+    text = value if isinstance(value, str) else str(value)
+    text = text.strip()
+    return text[:MAX_VALUE_LENGTH] if text else None
+
+
+def from_baggage(entries: Mapping[str, object], config: AttributionConfig = DEFAULT_CONFIG) -> dict[str, str]:
+    """Attribution keys carried in baggage (``cost.<key>`` entries and the configured names)."""
+    out: dict[str, str] = {}
+    prefix = config.baggage_prefix
+    if prefix:
+        for name, value in entries.items():
+            if name.startswith(prefix):
+                key = name[len(prefix) :]
+                cleaned = _clean(value)
+                if cleaned is not None and _KEY.match(key):
+                    out[key] = cleaned
+    for name, key in config.baggage.items():
+        if key not in out:
+            cleaned = _clean(entries.get(name))
+            if cleaned is not None:
+                out[key] = cleaned
+    return out
+
+
+def _from_mapping(attrs: Mapping[str, object], mapping: Mapping[str, str], out: dict[str, str]) -> None:
+    for name, key in mapping.items():
+        if key not in out:
+            cleaned = _clean(attrs.get(name))
+            if cleaned is not None:
+                out[key] = cleaned
+
+
+def on_span(attrs: Mapping[str, object]) -> dict[str, str]:
+    """The ``cost.attribution.*`` entries already on a span, without the prefix."""
+    out: dict[str, str] = {}
+    for name, value in attrs.items():
+        if name.startswith(ATTRIBUTE_PREFIX):
+            cleaned = _clean(value)
+            if cleaned is not None:
+                out[name[len(ATTRIBUTE_PREFIX) :]] = cleaned
+    return out
+
+
+def resolve_attribution(
+    span_attrs: Mapping[str, object],
+    resource_attrs: Mapping[str, object],
+    baggage_entries: Mapping[str, object] | None = None,
+    config: AttributionConfig = DEFAULT_CONFIG,
+) -> dict[str, str]:
+    """Attribution keys (without the ``cost.attribution.`` prefix) for one span; pure, never raises.
+
+    Precedence is documented in the module docstring. The receiver passes no baggage (it is not
+    on the wire); it sees what an upstream processor copied to ``cost.attribution.*``.
+    """
+    out = on_span(span_attrs)
+    if baggage_entries:
+        for key, value in from_baggage(baggage_entries, config).items():
+            out.setdefault(key, value)
+    _from_mapping(span_attrs, config.span_attributes, out)
+    _from_mapping(resource_attrs, config.resource_attributes, out)
+    return out
+
+
+def current_baggage(ctx: context.Context | None = None) -> Mapping[str, object]:
+    """The baggage of ``ctx`` (the current context by default)."""
+    return baggage.get_all(ctx)
+
+
+@contextmanager
+def attribution(**keys: str) -> Iterator[None]:
+    """Attribute every call made inside the block: sets ``cost.<key>`` W3C baggage entries.
+
+    Keys are lower-case identifiers (``project``, ``cost_center``, ``user``, ``session``, ``agent``,
+    ``tenant``, ``environment``, or your own); a bad key or a non-string value raises
+    ``ValueError``. Nested blocks add to (and override) the outer ones. The baggage crosses process
+    boundaries through the standard W3C propagators.
+    """
+    ctx = context.get_current()
+    for key, value in keys.items():
+        if not _KEY.match(key):
+            raise ValueError(f"attribution key {key!r} must match [a-z][a-z0-9_]*")
+        if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError(f"attribution value for {key!r} must be a string, not {type(value).__name__}")
+        ctx = baggage.set_baggage(BAGGAGE_PREFIX + key, value[:MAX_VALUE_LENGTH], ctx)
+    token = context.attach(ctx)
+    try:
+        yield
+    finally:
+        context.detach(token)

@@ -1,0 +1,187 @@
+"""The cost metrics: one instrument set shared by the SDK processor and the receiver.
+
+Instruments (names from :mod:`otel_cost.semconv`):
+
+- ``cost.spend`` (counter, unit = the currency code, attribute ``cost.currency``): money spent,
+  recorded for ``priced`` and ``partial`` calls only; never summed across currencies.
+- ``cost.calls`` (counter): every metered call, priced or not, by ``cost.status``.
+- ``cost.tokens`` (counter): tokens by ``gen_ai.token.type``: ``input`` (all input tokens,
+  cached included), ``output`` (reasoning included), and the subsets ``cache_read``,
+  ``cache_write`` and ``reasoning``.
+- ``cost.unpriced.calls`` (counter): calls not (fully) priced, by ``cost.reason``.
+- ``gen_ai.client.token.usage`` and ``gen_ai.client.operation.duration`` (histograms with the
+  GenAI semconv bucket boundaries), for LLM calls.
+
+Dimensions: ``gen_ai.provider.name``, ``gen_ai.request.model`` (the model on the record),
+``gen_ai.operation.name``, ``cost.status``, ``service.name`` and ``cost.attribution.<key>`` for the
+configured ``dimension_keys``. High-cardinality keys (user, session) are dimensions only when
+listed in ``high_cardinality_keys``; each is capped at ``cardinality_cap`` distinct values, later
+values fold into ``_other``.
+
+Exemplars: each measurement is recorded under a context holding the record's span context, so
+the SDK's exemplar reservoir (default filter ``trace_based``) links the point to the trace.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from decimal import Decimal
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.util.types import AttributeValue
+
+from otel_cost import semconv as sc
+from otel_cost.record import CostRecord
+
+DEFAULT_DIMENSION_KEYS: tuple[str, ...] = ("project", "cost_center", "tenant", "environment", "agent")
+OVERFLOW_VALUE = "_other"
+"""Value a capped high-cardinality dimension takes once ``cardinality_cap`` values were seen."""
+
+# GenAI semconv advisory bucket boundaries (gen-ai-metrics.md).
+TOKEN_USAGE_BUCKETS: tuple[float, ...] = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+OPERATION_DURATION_BUCKETS: tuple[float, ...] = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+
+_ZERO = Decimal(0)
+
+
+def _span_context(record: CostRecord, sampled: bool) -> Context | None:
+    if len(record.trace_id) != 16 or len(record.span_id) != 8:
+        return None
+    trace_id = int.from_bytes(record.trace_id, "big")
+    span_id = int.from_bytes(record.span_id, "big")
+    if not trace_id or not span_id:
+        return None
+    flags = TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT)
+    span = NonRecordingSpan(SpanContext(trace_id, span_id, is_remote=True, trace_flags=flags))
+    return trace.set_span_in_context(span)
+
+
+class CostMetrics:
+    """Records :class:`~otel_cost.record.CostRecord` s as cost metrics on ``meter_provider``.
+
+    Thread-safe. ``record`` never raises for odd records (missing provider or model are left out
+    of the dimensions); a bad constructor argument raises ``ValueError``.
+    """
+
+    def __init__(
+        self,
+        meter_provider: MeterProvider,
+        *,
+        dimension_keys: Iterable[str] = DEFAULT_DIMENSION_KEYS,
+        high_cardinality_keys: Iterable[str] = (),
+        cardinality_cap: int = 1000,
+        currency: str = "USD",
+    ) -> None:
+        if cardinality_cap < 1:
+            raise ValueError(f"cardinality_cap must be >= 1, got {cardinality_cap}")
+        self._dimension_keys = tuple(dimension_keys)
+        self._high_keys = tuple(k for k in high_cardinality_keys if k not in self._dimension_keys)
+        self._cap = cardinality_cap
+        self._seen: dict[str, set[str]] = {k: set() for k in self._high_keys}
+        self._lock = threading.Lock()
+        meter = meter_provider.get_meter("otel_cost")
+        self._spend = meter.create_counter(
+            sc.METRIC_COST_SPEND, unit=currency, description="Money spent on metered calls."
+        )
+        self._calls = meter.create_counter(
+            sc.METRIC_COST_CALLS, unit="{call}", description="Metered calls seen, priced or not."
+        )
+        self._tokens = meter.create_counter(
+            sc.METRIC_COST_TOKENS, unit="{token}", description="Tokens consumed by metered calls."
+        )
+        self._unpriced = meter.create_counter(
+            sc.METRIC_COST_UNPRICED_CALLS,
+            unit="{call}",
+            description="Calls that could not be (fully) priced, by reason.",
+        )
+        self._token_usage = meter.create_histogram(
+            sc.METRIC_GEN_AI_CLIENT_TOKEN_USAGE,
+            unit="{token}",
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=list(TOKEN_USAGE_BUCKETS),
+        )
+        self._duration = meter.create_histogram(
+            sc.METRIC_GEN_AI_CLIENT_OPERATION_DURATION,
+            unit="s",
+            description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=list(OPERATION_DURATION_BUCKETS),
+        )
+
+    def _capped(self, key: str, value: str) -> str:
+        seen = self._seen[key]
+        if value in seen:
+            return value
+        with self._lock:
+            if value in seen:
+                return value
+            if len(seen) >= self._cap:
+                return OVERFLOW_VALUE
+            seen.add(value)
+            return value
+
+    def _dimensions(self, record: CostRecord) -> dict[str, AttributeValue]:
+        dims: dict[str, AttributeValue] = {
+            sc.COST_STATUS: record.result.status,
+            sc.SERVICE_NAME: record.service_name,
+        }
+        if record.provider:
+            dims[sc.GEN_AI_PROVIDER_NAME] = record.provider
+        if record.model:
+            dims[sc.GEN_AI_REQUEST_MODEL] = record.model
+        if record.operation:
+            dims[sc.GEN_AI_OPERATION_NAME] = record.operation
+        attribution = record.attribution
+        for key in self._dimension_keys:
+            value = attribution.get(key)
+            if value:
+                dims[f"{sc.COST_ATTRIBUTION}.{key}"] = value
+        for key in self._high_keys:
+            value = attribution.get(key)
+            if value:
+                dims[f"{sc.COST_ATTRIBUTION}.{key}"] = self._capped(key, value)
+        return dims
+
+    def record(self, record: CostRecord, duration_s: float | None = None, *, sampled: bool = True) -> None:
+        """Record one metered call.
+
+        ``duration_s`` feeds ``gen_ai.client.operation.duration`` (LLM calls only; nothing is
+        recorded without it). ``sampled=False`` marks the record's trace as not exported, so no
+        exemplar points at it.
+        """
+        ctx = _span_context(record, sampled)
+        dims = self._dimensions(record)
+        result = record.result
+        self._calls.add(1, dims, context=ctx)
+        if result.status != sc.COST_STATUS_VALUE_UNPRICED and result.amount > _ZERO:
+            spend_dims = dict(dims)
+            spend_dims[sc.COST_CURRENCY] = result.currency
+            self._spend.add(float(result.amount), spend_dims, context=ctx)
+        if result.status != sc.COST_STATUS_VALUE_PRICED:
+            unpriced_dims = dict(dims)
+            unpriced_dims[sc.COST_REASON] = result.reason or "unknown"
+            self._unpriced.add(1, unpriced_dims, context=ctx)
+        usage = record.usage
+        if usage is not None:
+            for token_type, count in (
+                ("input", usage.input_tokens),
+                ("output", usage.output_tokens),
+                ("cache_read", usage.cache_read_tokens),
+                ("cache_write", usage.cache_write_tokens),
+                ("reasoning", usage.reasoning_tokens),
+            ):
+                if count:
+                    token_dims = dict(dims)
+                    token_dims[sc.GEN_AI_TOKEN_TYPE] = token_type
+                    self._tokens.add(count, token_dims, context=ctx)
+                    if token_type in ("input", "output") and record.kind == "llm":
+                        self._token_usage.record(count, token_dims, context=ctx)
+        if duration_s is not None and record.kind == "llm" and duration_s >= 0:
+            self._duration.record(duration_s, dims, context=ctx)

@@ -1,0 +1,399 @@
+"""Read the facts of one metered call from span attributes of any naming convention.
+
+``read_call(attrs)`` returns a :class:`CallFacts` (provider, models, operation, token usage in
+the semconv convention, HTTP request facts) or ``None`` for spans that are not billable calls.
+The receiver reads only :data:`READ_KEYS` from protobuf spans, so every key read here is listed.
+
+Usage conventions, per source (first source present wins, in this order):
+
+1. **Current GenAI semconv** (``gen_ai.usage.input_tokens`` / ``output_tokens``,
+   ``gen_ai.usage.cache_read.input_tokens``, ``gen_ai.usage.cache_creation.input_tokens``,
+   ``gen_ai.usage.reasoning.output_tokens``): input *includes* cache reads and writes, output
+   *includes* reasoning. Written by opentelemetry-instrumentation-openai-v2 (2.x, through
+   opentelemetry-util-genai) and by OpenLLMetry 0.62.x. Checked in the source of
+   opentelemetry-instrumentation-anthropic 0.62.4 (``__init__._set_token_usage`` and
+   ``streaming._set_token_usage``): it writes ``input_tokens = usage.input_tokens +
+   cache_read_input_tokens + cache_creation_input_tokens``, i.e. it converts Anthropic's raw
+   convention (raw ``input_tokens`` *excludes* cache reads and writes) to the semconv one before
+   the span ends, so its spans are read as semconv.
+2. **Legacy GenAI names** (``gen_ai.usage.prompt_tokens`` / ``completion_tokens``), written by
+   older instrumentations and OpenLLMetry before 0.4x: read like 1.
+3. **Old OpenLLMetry** (``llm.usage.prompt_tokens`` / ``llm.usage.completion_tokens``): read like 1.
+   OpenLLMetry's cache and reasoning names with underscores (``gen_ai.usage.cache_read_input_tokens``,
+   ``gen_ai.usage.cache_creation_input_tokens``, ``gen_ai.usage.reasoning_tokens``,
+   ``llm.usage.reasoning_tokens``) are read as the fine-grained fields of any of 1-3.
+4. **OpenInference** (``llm.token_count.prompt`` / ``completion``,
+   ``llm.token_count.prompt_details.cache_read`` / ``cache_write`` / ``audio``,
+   ``llm.token_count.completion_details.reasoning`` / ``audio``): prompt includes the cache
+   details, completion includes reasoning, as in semconv.
+
+Guard for sources that report Anthropic's raw convention under these names: when the cache
+tokens exceed the input count (impossible if input included them), input is taken to exclude
+them and they are added; likewise reasoning above output is added to output. A source that
+excludes cache tokens but happens to report more uncached than cached tokens cannot be told
+apart from its numbers alone; no instrumentation we know of does that.
+
+Counts that are negative, non-numeric, fractional or absurd (> ``MAX_TOKENS``) make the usage
+invalid: ``usage`` is ``None`` and ``usage_error == "invalid_usage"``; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+from urllib.parse import urlsplit
+
+from otel_cost import semconv as sc
+from otel_cost.pricing.types import TokenUsage
+
+MAX_TOKENS = 10**9
+"""Token counts above this are absurd for one call and make the usage invalid."""
+
+INVALID_USAGE = "invalid_usage"
+
+_INPUT_KEYS = (
+    sc.GEN_AI_USAGE_INPUT_TOKENS,
+    sc.GEN_AI_USAGE_PROMPT_TOKENS,
+    sc.OPENLLMETRY_LLM_USAGE_PROMPT_TOKENS,
+    sc.LLM_TOKEN_COUNT_PROMPT,
+)
+_OUTPUT_KEYS = (
+    sc.GEN_AI_USAGE_OUTPUT_TOKENS,
+    sc.GEN_AI_USAGE_COMPLETION_TOKENS,
+    sc.OPENLLMETRY_LLM_USAGE_COMPLETION_TOKENS,
+    sc.LLM_TOKEN_COUNT_COMPLETION,
+)
+_CACHE_READ_KEYS = (
+    sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    sc.OPENLLMETRY_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    sc.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_READ,
+)
+_CACHE_WRITE_KEYS = (
+    sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    sc.OPENLLMETRY_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    sc.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_WRITE,
+)
+_REASONING_KEYS = (
+    sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+    sc.OPENLLMETRY_GEN_AI_USAGE_REASONING_TOKENS,
+    sc.OPENLLMETRY_LLM_USAGE_REASONING_TOKENS,
+    sc.LLM_TOKEN_COUNT_COMPLETION_DETAILS_REASONING,
+)
+_INPUT_AUDIO_KEYS = (sc.LLM_TOKEN_COUNT_PROMPT_DETAILS_AUDIO,)
+_OUTPUT_AUDIO_KEYS = (sc.LLM_TOKEN_COUNT_COMPLETION_DETAILS_AUDIO,)
+
+_PROVIDER_KEYS = (sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_SYSTEM, sc.LLM_PROVIDER, sc.LLM_SYSTEM)
+_REQUEST_MODEL_KEYS = (sc.GEN_AI_REQUEST_MODEL, sc.LLM_MODEL_NAME)
+_SERVICE_TIER_KEYS = (
+    sc.GEN_AI_RESPONSE_SERVICE_TIER,
+    sc.GEN_AI_OPENAI_RESPONSE_SERVICE_TIER,
+    sc.OPENAI_RESPONSE_SERVICE_TIER,
+    sc.GEN_AI_REQUEST_SERVICE_TIER,
+    sc.GEN_AI_OPENAI_REQUEST_SERVICE_TIER,
+    sc.OPENAI_REQUEST_SERVICE_TIER,
+)
+# Tier names that mean "the standard price": no condition for the catalog to match.
+_STANDARD_TIERS = frozenset({"default", "auto", "standard", "on_demand"})
+
+_HTTP_METHOD_KEYS = (sc.HTTP_REQUEST_METHOD, sc.HTTP_METHOD)
+_HTTP_URL_KEYS = (sc.URL_FULL, sc.HTTP_URL)
+_HTTP_HOST_KEYS = (sc.SERVER_ADDRESS, sc.NET_PEER_NAME, sc.HTTP_HOST)
+_HTTP_PATH_KEYS = (sc.URL_PATH, sc.HTTP_TARGET)
+
+# Spans that orchestrate calls but are not calls themselves: never priced (no double count).
+_NON_CALL_OPERATIONS = frozenset({"invoke_agent", "create_agent", "execute_tool", "invoke_workflow"})
+_NON_CALL_TRACELOOP_KINDS = frozenset({"workflow", "task", "agent", "tool"})
+_NON_CALL_OPENINFERENCE_KINDS = frozenset(
+    {"AGENT", "CHAIN", "TOOL", "RETRIEVER", "RERANKER", "GUARDRAIL", "EVALUATOR"}
+)
+_OPENINFERENCE_OPERATIONS = {"LLM": "chat", "EMBEDDING": "embeddings"}
+# OpenLLMetry's llm.request.type values -> gen_ai.operation.name.
+_LLM_REQUEST_TYPES = {"chat": "chat", "completion": "text_completion", "embedding": "embeddings"}
+
+READ_KEYS: frozenset[str] = frozenset(
+    (
+        *_INPUT_KEYS,
+        *_OUTPUT_KEYS,
+        *_CACHE_READ_KEYS,
+        *_CACHE_WRITE_KEYS,
+        *_REASONING_KEYS,
+        *_INPUT_AUDIO_KEYS,
+        *_OUTPUT_AUDIO_KEYS,
+        *_PROVIDER_KEYS,
+        *_REQUEST_MODEL_KEYS,
+        *_SERVICE_TIER_KEYS,
+        *_HTTP_METHOD_KEYS,
+        *_HTTP_URL_KEYS,
+        *_HTTP_HOST_KEYS,
+        *_HTTP_PATH_KEYS,
+        sc.GEN_AI_RESPONSE_MODEL,
+        sc.GEN_AI_OPERATION_NAME,
+        sc.OPENLLMETRY_LLM_REQUEST_TYPE,
+        sc.OPENLLMETRY_TRACELOOP_SPAN_KIND,
+        sc.OPENINFERENCE_SPAN_KIND,
+        sc.GEN_AI_USAGE_COST_AMOUNT,
+        sc.GEN_AI_USAGE_COST_SOURCE,
+        sc.COST_AMOUNT,
+        sc.COST_STATUS,
+        sc.COST_UNITS,
+    )
+)
+"""Every attribute key :func:`read_call` may read."""
+
+READ_PREFIXES: tuple[str, ...] = ()
+"""Prefixes of indexed keys :func:`read_call` reads (none: content for token estimation is read
+by :mod:`otel_cost.estimate`, which lists its own)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What one span says about the call it records, in otel-cost's conventions."""
+
+    kind: Literal["llm", "http"]
+    provider: str | None
+    """``gen_ai.provider.name``, else ``gen_ai.system``, else ``llm.provider`` / ``llm.system``."""
+    request_model: str | None
+    response_model: str | None
+    operation: str | None
+    """``gen_ai.operation.name`` (chat, embeddings, ...) for LLM calls; the HTTP method for HTTP calls."""
+    usage: TokenUsage | None
+    """Token usage in the semconv convention; ``None`` when the span has none (or it is invalid)."""
+    usage_error: str | None
+    """``invalid_usage`` when some count was negative, non-numeric, fractional or absurd."""
+    service_tier: str | None
+    """Non-standard service tier (batch, flex, priority, ...), lower case; ``None`` for the standard one."""
+    http_method: str | None = None
+    http_host: str | None = None
+    http_path: str | None = None
+    http_units: int | None = None
+    """Billable units (``cost.units``) the application set on an HTTP span."""
+    provider_cost: Decimal | None = None
+    """Provider-reported cost: ``gen_ai.usage.cost.amount`` with ``gen_ai.usage.cost.source=provider``."""
+    already_priced: bool = False
+    """The span already carries ``cost.amount`` or ``cost.status`` (an SDK processor ran upstream)."""
+
+    @property
+    def model(self) -> str | None:
+        """The model that served the call: the response model, else the requested one."""
+        return self.response_model or self.request_model
+
+
+class _Invalid(Exception):
+    """A token count that cannot be trusted."""
+
+
+def _first(attrs: Mapping[str, object], keys: tuple[str, ...]) -> object | None:
+    for key in keys:
+        value = attrs.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _text(attrs: Mapping[str, object], keys: tuple[str, ...]) -> str | None:
+    value = _first(attrs, keys)
+    return None if value is None else str(value)
+
+
+def _count(value: object) -> int:
+    """A token count from an attribute value; raises :class:`_Invalid` when it is not one."""
+    if isinstance(value, bool):
+        raise _Invalid
+    if isinstance(value, int):
+        count = value
+    elif isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise _Invalid
+        count = int(value)
+    elif isinstance(value, str):
+        try:
+            count = int(value.strip())
+        except ValueError:
+            raise _Invalid from None
+    else:
+        raise _Invalid
+    if count < 0 or count > MAX_TOKENS:
+        raise _Invalid
+    return count
+
+
+def _opt_count(attrs: Mapping[str, object], keys: tuple[str, ...]) -> int | None:
+    value = _first(attrs, keys)
+    return None if value is None else _count(value)
+
+
+def read_usage(attrs: Mapping[str, object]) -> tuple[TokenUsage | None, str | None]:
+    """Token usage in the semconv convention, and ``invalid_usage`` when a count is bad."""
+    try:
+        input_tokens = _opt_count(attrs, _INPUT_KEYS)
+        output_tokens = _opt_count(attrs, _OUTPUT_KEYS)
+        cache_read = _opt_count(attrs, _CACHE_READ_KEYS) or 0
+        cache_write = _opt_count(attrs, _CACHE_WRITE_KEYS) or 0
+        reasoning = _opt_count(attrs, _REASONING_KEYS) or 0
+        input_audio = _opt_count(attrs, _INPUT_AUDIO_KEYS) or 0
+        output_audio = _opt_count(attrs, _OUTPUT_AUDIO_KEYS) or 0
+    except _Invalid:
+        return None, INVALID_USAGE
+    if input_tokens is None and output_tokens is None:
+        return None, None
+    input_tokens = input_tokens or 0
+    output_tokens = output_tokens or 0
+    if cache_read + cache_write > input_tokens:
+        input_tokens += cache_read + cache_write  # raw Anthropic convention: cache reported apart
+    if reasoning > output_tokens:
+        output_tokens += reasoning  # reasoning reported apart from output
+    if input_tokens > MAX_TOKENS or output_tokens > MAX_TOKENS:
+        return None, INVALID_USAGE
+    usage = TokenUsage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        reasoning_tokens=reasoning,
+        input_audio_tokens=min(input_audio, input_tokens),
+        output_audio_tokens=min(output_audio, output_tokens),
+    )
+    return usage, None
+
+
+def _is_orchestration(attrs: Mapping[str, object]) -> bool:
+    operation = attrs.get(sc.GEN_AI_OPERATION_NAME)
+    if isinstance(operation, str) and operation in _NON_CALL_OPERATIONS:
+        return True
+    kind = attrs.get(sc.OPENLLMETRY_TRACELOOP_SPAN_KIND)
+    if isinstance(kind, str) and kind.lower() in _NON_CALL_TRACELOOP_KINDS:
+        return True
+    kind = attrs.get(sc.OPENINFERENCE_SPAN_KIND)
+    return isinstance(kind, str) and kind.upper() in _NON_CALL_OPENINFERENCE_KINDS
+
+
+def is_orchestration(attrs: Mapping[str, object]) -> bool:
+    """True for agent, workflow, tool and chain spans: they get a rollup, never spend of their own."""
+    return _is_orchestration(attrs)
+
+
+def _operation(attrs: Mapping[str, object]) -> str | None:
+    operation = attrs.get(sc.GEN_AI_OPERATION_NAME)
+    if isinstance(operation, str) and operation:
+        return operation
+    request_type = attrs.get(sc.OPENLLMETRY_LLM_REQUEST_TYPE)
+    if isinstance(request_type, str) and request_type:
+        return _LLM_REQUEST_TYPES.get(request_type, request_type)
+    kind = attrs.get(sc.OPENINFERENCE_SPAN_KIND)
+    if isinstance(kind, str):
+        return _OPENINFERENCE_OPERATIONS.get(kind.upper())
+    return None
+
+
+def _service_tier(attrs: Mapping[str, object]) -> str | None:
+    tier = _text(attrs, _SERVICE_TIER_KEYS)
+    if tier is None:
+        return None
+    tier = tier.strip().lower()
+    return None if not tier or tier in _STANDARD_TIERS else tier
+
+
+def _provider_cost(attrs: Mapping[str, object]) -> Decimal | None:
+    if attrs.get(sc.GEN_AI_USAGE_COST_SOURCE) != sc.COST_SOURCE_VALUE_PROVIDER:
+        return None
+    value = attrs.get(sc.GEN_AI_USAGE_COST_AMOUNT)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
+
+
+def _looks_like_llm(attrs: Mapping[str, object]) -> bool:
+    return (
+        _first(attrs, _PROVIDER_KEYS) is not None
+        or _first(attrs, _REQUEST_MODEL_KEYS) is not None
+        or attrs.get(sc.GEN_AI_RESPONSE_MODEL) is not None
+        or attrs.get(sc.GEN_AI_OPERATION_NAME) is not None
+        or attrs.get(sc.OPENLLMETRY_LLM_REQUEST_TYPE) is not None
+        or attrs.get(sc.OPENINFERENCE_SPAN_KIND) is not None
+    )
+
+
+def _http_facts(attrs: Mapping[str, object]) -> tuple[str | None, str | None, str | None]:
+    method = _text(attrs, _HTTP_METHOD_KEYS)
+    host = _text(attrs, _HTTP_HOST_KEYS)
+    path = _text(attrs, _HTTP_PATH_KEYS)
+    url = _text(attrs, _HTTP_URL_KEYS)
+    if url and (host is None or path is None):
+        try:
+            parts = urlsplit(url)
+            host = host or parts.hostname
+            path = path or parts.path or "/"
+        except ValueError:
+            pass
+    if path is not None:
+        path = path.split("?", 1)[0] or "/"  # http.target carries the query string
+    if host is not None:
+        host = host.lower().split(":", 1)[0] if not host.startswith("[") else host.lower()
+    return (method.upper() if method else None), host, path
+
+
+def _http_units(attrs: Mapping[str, object]) -> int | None:
+    value = attrs.get(sc.COST_UNITS)
+    if value is None:
+        return None
+    try:
+        return _count(value)
+    except _Invalid:
+        return None
+
+
+def read_call(
+    attrs: Mapping[str, object], span_name: str | None = None, span_kind_client: bool = True
+) -> CallFacts | None:
+    """The billable call a span records, or ``None`` when it records none.
+
+    ``None`` for agent, workflow, tool and chain spans (they orchestrate calls; pricing them would
+    count spend twice), for HTTP spans that are not client spans, and for spans with neither GenAI
+    nor HTTP attributes. ``span_name`` is accepted for sources that only name the operation in the
+    span name; it is not needed by the conventions read today. Never raises.
+    """
+    del span_name  # reserved: no supported convention needs it
+    if _is_orchestration(attrs):
+        return None
+    already_priced = sc.COST_AMOUNT in attrs or sc.COST_STATUS in attrs
+    if _looks_like_llm(attrs):
+        usage, usage_error = read_usage(attrs)
+        return CallFacts(
+            kind="llm",
+            provider=_text(attrs, _PROVIDER_KEYS),
+            request_model=_text(attrs, _REQUEST_MODEL_KEYS),
+            response_model=_text(attrs, (sc.GEN_AI_RESPONSE_MODEL,)),
+            operation=_operation(attrs),
+            usage=usage,
+            usage_error=usage_error,
+            service_tier=_service_tier(attrs),
+            provider_cost=_provider_cost(attrs),
+            already_priced=already_priced,
+        )
+    if not span_kind_client:
+        return None
+    method, host, path = _http_facts(attrs)
+    if method is None or host is None:
+        return None
+    return CallFacts(
+        kind="http",
+        provider=None,
+        request_model=None,
+        response_model=None,
+        operation=method,
+        usage=None,
+        usage_error=None,
+        service_tier=None,
+        http_method=method,
+        http_host=host,
+        http_path=path or "/",
+        http_units=_http_units(attrs),
+        already_priced=already_priced,
+    )
