@@ -16,6 +16,7 @@ from otel_cost import __version__
 # Subcommand modules, in the order `otel-cost --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "otel_cost.commands.price",
+    "otel_cost.commands.serve",
 )
 
 

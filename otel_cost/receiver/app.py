@@ -1,0 +1,267 @@
+"""One receiver process: wires config -> engine -> pipeline -> servers, and shuts down cleanly.
+
+``Receiver(config).start()`` opens the ledger, builds the metrics SDK (Prometheus pull reader
+with exemplars, optional OTLP push), starts the forwarder and the gRPC, HTTP and Prometheus
+servers. ``stop()`` is the graceful shutdown: stop accepting, let in-flight requests finish,
+commit everything queued, flush the forwarder and the metrics, close the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.parse
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIServer
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+
+from otel_cost import __version__, semconv
+from otel_cost.attribution import DEFAULT_CONFIG, AttributionConfig, resolve_attribution
+from otel_cost.metrics import CostMetrics
+from otel_cost.pricing.types import CostResult, unpriced
+from otel_cost.receiver.config import ReceiverConfig
+from otel_cost.receiver.forward import Forwarder, sender_for
+from otel_cost.receiver.grpc_server import start_grpc_server
+from otel_cost.receiver.http_server import OtlpHttpServer, start_http_server
+from otel_cost.receiver.pipeline import LedgerLike, Pipeline
+from otel_cost.receiver.prometheus import PullMetricReader, start_prometheus_server
+from otel_cost.receiver.spans import SpanPipeline
+from otel_cost.usage import READ_KEYS, READ_PREFIXES, CallFacts, read_call
+
+if TYPE_CHECKING:
+    import grpc
+
+    from otel_cost.pricing import PriceCatalog
+
+_log = logging.getLogger(__name__)
+
+
+def price_call(
+    catalog: PriceCatalog, facts: CallFacts, at: int, attribution: Mapping[str, str]
+) -> CostResult | None:
+    """Price one call's facts with the catalog, as the SDK processor does.
+
+    None for an HTTP call to an API the catalog does not price (not a metered call at all).
+    """
+    if facts.kind == "http":
+        if facts.http_host is None or facts.http_method is None:
+            return None
+        return catalog.price_http(
+            host=facts.http_host,
+            method=facts.http_method,
+            path=facts.http_path or "/",
+            at=at,
+            units=facts.http_units,
+            attribution=attribution,
+        )
+    if facts.provider_cost is not None:
+        return CostResult(
+            status="priced",
+            amount=facts.provider_cost,
+            source="provider",
+            provider=facts.provider,
+            model=facts.model,
+        )
+    if facts.usage_error is not None:
+        return unpriced(facts.usage_error, provider=facts.provider, model=facts.model)
+    if facts.usage is None:
+        return unpriced("no_usage", provider=facts.provider, model=facts.model)
+    if facts.model is None:
+        return unpriced("unknown_model", provider=facts.provider)
+    return catalog.price_tokens(
+        facts.model,
+        facts.usage,
+        provider=facts.provider,
+        at=at,
+        service_tier=facts.service_tier,
+        attribution=attribution,
+    )
+
+
+def load_catalog_for(config: ReceiverConfig) -> PriceCatalog:
+    """The embedded catalog, with ``config.catalog`` layered on top when given."""
+    from otel_cost import pricing
+
+    if config.catalog:
+        return pricing.load_catalog(config.catalog)
+    return pricing.default_catalog()
+
+
+def build_span_pipeline(
+    catalog: PriceCatalog, attribution: AttributionConfig = DEFAULT_CONFIG
+) -> SpanPipeline:
+    """The protobuf span pipeline over the shared usage, pricing and attribution engine."""
+
+    def price(facts: Any, at: int, keys: Mapping[str, str]) -> CostResult | None:
+        return price_call(catalog, facts, at, keys)
+
+    def attribute(
+        span_attrs: Mapping[str, object], resource_attrs: Mapping[str, object]
+    ) -> Mapping[str, str]:
+        return resolve_attribution(span_attrs, resource_attrs, None, attribution)
+
+    return SpanPipeline(
+        read_keys=READ_KEYS | frozenset(attribution.span_attributes),
+        read_prefixes=READ_PREFIXES,
+        read_call=read_call,
+        price=price,
+        attribute=attribute,
+        resource_keys=frozenset(attribution.resource_attributes),
+    )
+
+
+def _otlp_metric_reader(url: str, interval_s: int) -> MetricReader:
+    scheme = urllib.parse.urlsplit(url).scheme
+    if scheme in ("grpc", "grpcs"):
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcExporter
+
+        target = urllib.parse.urlsplit(url).netloc
+        exporter: Any = GrpcExporter(endpoint=target, insecure=scheme == "grpc")
+    else:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpExporter
+
+        parts = urllib.parse.urlsplit(url)
+        if parts.path in ("", "/"):
+            url = urllib.parse.urlunsplit(parts._replace(path="/v1/metrics"))
+        exporter = HttpExporter(endpoint=url)
+    return PeriodicExportingMetricReader(exporter, export_interval_millis=interval_s * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class BoundPorts:
+    """The ports actually bound (they differ from the config when it asked for port 0)."""
+
+    grpc: int | None
+    http: int | None
+    prometheus: int | None
+
+
+class Receiver:
+    """A running receiver process (one worker)."""
+
+    def __init__(
+        self,
+        config: ReceiverConfig,
+        *,
+        worker_index: int = 0,
+        ledger: LedgerLike | None = None,
+        catalog: PriceCatalog | None = None,
+    ) -> None:
+        self.config = config
+        self.worker_index = worker_index
+        self.instance_id = str(uuid.uuid4())
+        self._ledger = ledger
+        self._catalog = catalog
+        self._grpc: grpc.Server | None = None
+        self._http: OtlpHttpServer | None = None
+        self._prometheus: WSGIServer | None = None
+        self._forwarder: Forwarder | None = None
+        self._meter_provider: MeterProvider | None = None
+        self.pipeline: Pipeline | None = None
+        self.ports = BoundPorts(None, None, None)
+
+    def start(self) -> BoundPorts:
+        """Open everything and start serving; raises on a bad ledger URL or a port in use."""
+        config = self.config
+        if self._ledger is None:
+            from otel_cost.ledger import open_ledger
+
+            self._ledger = open_ledger(config.ledger)
+        catalog = self._catalog or load_catalog_for(config)
+        resource = Resource.create(
+            {
+                semconv.SERVICE_NAME: "otel-cost",
+                "service.version": __version__,
+                semconv.SERVICE_INSTANCE_ID: self.instance_id,
+            }
+        )
+        readers: list[MetricReader] = []
+        pull = None
+        if config.prometheus_endpoint is not None:
+            pull = PullMetricReader()
+            readers.append(pull)
+        if config.metrics_endpoint:
+            readers.append(_otlp_metric_reader(config.metrics_endpoint, config.metrics_interval_s))
+        self._meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+        metrics = CostMetrics(
+            self._meter_provider,
+            dimension_keys=config.dimension_keys,
+            high_cardinality_keys=config.high_cardinality_keys,
+            cardinality_cap=config.cardinality_cap,
+        )
+        if config.forward_traces:
+            self._forwarder = Forwarder(sender_for(config.forward_traces))
+        self.pipeline = Pipeline(
+            build_span_pipeline(catalog),
+            self._ledger,
+            metrics,
+            forward=self._forwarder.submit if self._forwarder else None,
+            queue_size=config.queue_size,
+        )
+        reuse = config.workers > 1
+        grpc_port = http_port = prom_port = None
+        if config.grpc_endpoint is not None:
+            self._grpc, grpc_port = start_grpc_server(
+                self.pipeline,
+                config.grpc_endpoint,
+                auth_token=config.auth_token,
+                tls_cert=config.tls_cert,
+                tls_key=config.tls_key,
+                reuse_port=reuse,
+                max_message_bytes=config.max_body_bytes,
+                retry_after_s=config.retry_after_s,
+            )
+        if config.http_endpoint is not None:
+            self._http, http_port = start_http_server(
+                self.pipeline,
+                config.http_endpoint,
+                auth_token=config.auth_token,
+                tls_cert=config.tls_cert,
+                tls_key=config.tls_key,
+                reuse_port=reuse,
+                max_body_bytes=config.max_body_bytes,
+                retry_after_s=config.retry_after_s,
+            )
+        if pull is not None and config.prometheus_endpoint is not None:
+            endpoint = config.prometheus_endpoint
+            port = endpoint.port + self.worker_index if endpoint.port else 0
+            self._prometheus, prom_port = start_prometheus_server(pull, endpoint.host, port)
+        self.ports = BoundPorts(grpc_port, http_port, prom_port)
+        _log.info(
+            "otel-cost receiver %s (pid %d, worker %d) listening: grpc=%s http=%s prometheus=%s ledger=%s",
+            self.instance_id,
+            os.getpid(),
+            self.worker_index,
+            grpc_port,
+            http_port,
+            prom_port,
+            config.ledger,
+        )
+        return self.ports
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """Graceful shutdown: refuse new work, finish in-flight requests, drain, flush, close."""
+        if self.pipeline is not None:
+            self.pipeline.begin_shutdown()
+        if self._grpc is not None:
+            self._grpc.stop(grace_s).wait(grace_s)
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        if self.pipeline is not None:
+            self.pipeline.close(grace_s)
+        if self._forwarder is not None:
+            self._forwarder.close(grace_s)
+        if self._meter_provider is not None:
+            self._meter_provider.shutdown(timeout_millis=grace_s * 1000)
+        if self._prometheus is not None:
+            self._prometheus.shutdown()
+            self._prometheus.server_close()
+        if self._ledger is not None:
+            self._ledger.close()

@@ -1,0 +1,339 @@
+"""OTLP/HTTP: ``POST /v1/traces`` (binary protobuf and JSON, optionally gzip) and ``GET /health``.
+
+Answers by the OTLP spec ("OTLP/HTTP Response"): 200 with ``ExportTraceServiceResponse``
+(``partial_success`` for rejected spans) encoded like the request; 400 with a
+``google.rpc.Status`` body for an undecodable body; 413 over the body limit, checked on the
+declared length and again while decompressing (incrementally, so a gzip bomb never expands
+past the limit); 415 for other content types; 503 with ``Retry-After`` when the queue is full,
+the receiver is draining or the ledger commit failed (the client retries); 401 without the
+configured bearer token.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import socket
+import ssl
+import threading
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError, Message
+from google.rpc import status_pb2
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from otel_cost.receiver.config import Endpoint
+from otel_cost.receiver.pipeline import CommitFailed, Overloaded, Pipeline, ShuttingDown
+
+_log = logging.getLogger(__name__)
+
+TRACES_PATH = "/v1/traces"
+HEALTH_PATH = "/health"
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+_READ_CHUNK = 64 * 1024
+
+
+class BodyTooLarge(Exception):
+    """The body, as sent or once decompressed, is over the limit."""
+
+
+class BadRequest(Exception):
+    """The body cannot be read or decoded."""
+
+
+def _hex_to_b64(value: object) -> object:
+    # OTLP/JSON carries ids as hex; protobuf's JSON mapping expects base64. An id that is not
+    # valid hex becomes empty bytes, so that span alone is rejected (partial success).
+    if not isinstance(value, str):
+        return value
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raw = b""
+    return base64.b64encode(raw).decode("ascii")
+
+
+_ID_KEYS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
+
+
+def _fix_ids(obj: dict[str, Any]) -> None:
+    for key in _ID_KEYS:
+        if key in obj:
+            obj[key] = _hex_to_b64(obj[key])
+
+
+def decode_json(body: bytes) -> ExportTraceServiceRequest:
+    """OTLP/JSON -> request: hex ids, integer enums, unknown fields ignored (spec)."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("body is not a JSON object")
+    for rs in _list(data, "resourceSpans", "resource_spans"):
+        for ss in _list(rs, "scopeSpans", "scope_spans"):
+            for span in _list(ss, "spans"):
+                _fix_ids(span)
+                for link in _list(span, "links"):
+                    _fix_ids(link)
+    request = ExportTraceServiceRequest()
+    try:
+        json_format.ParseDict(data, request, ignore_unknown_fields=True)
+    except json_format.ParseError as exc:
+        raise BadRequest(f"not an OTLP/JSON ExportTraceServiceRequest: {exc}") from exc
+    return request
+
+
+def _list(obj: object, *keys: str) -> list[dict[str, Any]]:
+    if not isinstance(obj, dict):
+        return []
+    for key in keys:
+        value = obj.get(key)
+        if isinstance(value, list):
+            return [v for v in value if isinstance(v, dict)]
+    return []
+
+
+def gunzip_capped(data: bytes, limit: int) -> bytes:
+    """Decompress gzip ``data``, raising ``BodyTooLarge`` as soon as output passes ``limit``."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise BodyTooLarge(f"decompressed body is over {limit} bytes")
+        out += inflater.flush()
+    except zlib.error as exc:
+        raise BadRequest(f"body is not valid gzip: {exc}") from exc
+    if len(out) > limit:
+        raise BodyTooLarge(f"decompressed body is over {limit} bytes")
+    if not inflater.eof:
+        raise BadRequest("gzip body is truncated")
+    return out
+
+
+class OtlpHttpServer(ThreadingHTTPServer):
+    """A threading HTTP server carrying the receiver's pipeline and settings."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        pipeline: Pipeline,
+        *,
+        auth_token: str | None,
+        max_body_bytes: int,
+        retry_after_s: int,
+        reuse_port: bool,
+        ssl_context: ssl.SSLContext | None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.auth = f"Bearer {auth_token}" if auth_token else None
+        self.max_body_bytes = max_body_bytes
+        self.retry_after_s = retry_after_s
+        self.reuse_port = reuse_port
+        if ":" in endpoint.host:
+            self.address_family = socket.AF_INET6
+        super().__init__((endpoint.host, endpoint.port), _Handler, bind_and_activate=False)
+        try:
+            self.server_bind()
+            self.server_activate()
+        except OSError:
+            self.server_close()
+            raise
+        if ssl_context is not None:
+            # The handshake runs on first read, in the request's thread, not in accept().
+            self.socket = ssl_context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+
+    def server_bind(self) -> None:
+        if self.reuse_port:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    @property
+    def _server(self) -> OtlpHttpServer:
+        server = self.server
+        assert isinstance(server, OtlpHttpServer)
+        return server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _log.debug("%s " + format, self.address_string(), *args)
+
+    def _send(self, code: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_message(
+        self, code: int, message: Message, json_body: bool, headers: dict[str, str] | None = None
+    ) -> None:
+        if json_body:
+            body = json_format.MessageToJson(message, indent=None).encode()
+            self._send(code, body, JSON, headers)
+        else:
+            self._send(code, message.SerializeToString(), PROTOBUF, headers)
+
+    def _error(self, code: int, text: str, json_body: bool, headers: dict[str, str] | None = None) -> None:
+        grpc_code = {400: 3, 401: 16, 413: 8, 415: 3, 503: 14}.get(code, 2)
+        self._send_message(code, status_pb2.Status(code=grpc_code, message=text), json_body, headers)
+
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] != HEALTH_PATH:
+            self._send(404, b"not found\n", "text/plain")
+            return
+        pipeline = self._server.pipeline
+        healthy = pipeline.accepting
+        body = json.dumps({"status": "ok" if healthy else "draining", "queue_depth": pipeline.queue_depth})
+        self._send(200 if healthy else 503, body.encode(), JSON)
+
+    def do_POST(self) -> None:
+        if self.path.split("?", 1)[0] != TRACES_PATH:
+            self._discard_body()
+            self._send(404, b"not found\n", "text/plain")
+            return
+        content_type = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        json_body = content_type == JSON
+        if self._server.auth is not None and self.headers.get("Authorization") != self._server.auth:
+            self._discard_body()
+            self._error(401, "missing or wrong bearer token", json_body, {"WWW-Authenticate": "Bearer"})
+            return
+        if content_type not in (PROTOBUF, JSON):
+            self._discard_body()
+            self._error(415, f"unsupported content type {content_type!r}; use {PROTOBUF} or {JSON}", False)
+            return
+        try:
+            body = self._read_body()
+            request = decode_json(body) if json_body else _decode_protobuf(body)
+        except BodyTooLarge as exc:
+            self.close_connection = True
+            self._error(413, str(exc), json_body, {"Connection": "close"})
+            return
+        except BadRequest as exc:
+            self._error(400, str(exc), json_body)
+            return
+        retry = {"Retry-After": str(self._server.retry_after_s)}
+        try:
+            result = self._server.pipeline.export(request)
+        except (Overloaded, ShuttingDown, CommitFailed) as exc:
+            self._error(503, str(exc), json_body, retry)
+            return
+        except Exception as exc:  # a bug: keep serving, let the client retry
+            _log.exception("export failed")
+            self._error(503, f"internal error: {exc}", json_body, retry)
+            return
+        response = ExportTraceServiceResponse()
+        if result.rejected_spans:
+            response.partial_success.CopyFrom(
+                ExportTracePartialSuccess(
+                    rejected_spans=result.rejected_spans, error_message=result.error_message
+                )
+            )
+        self._send_message(200, response, json_body)
+
+    def _discard_body(self) -> None:
+        length = self.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) <= self._server.max_body_bytes:
+            self.rfile.read(int(length))
+        else:
+            self.close_connection = True
+
+    def _read_body(self) -> bytes:
+        limit = self._server.max_body_bytes
+        encoding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
+        if encoding not in ("gzip", "identity"):
+            self._discard_body()
+            raise BadRequest(f"unsupported Content-Encoding {encoding!r} (gzip or identity)")
+        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+            raw = self._read_chunked(limit)
+        else:
+            length_text = self.headers.get("Content-Length")
+            if length_text is None or not length_text.strip().isdigit():
+                self.close_connection = True
+                raise BadRequest("Content-Length is required")
+            length = int(length_text)
+            if length > limit:
+                self.close_connection = True
+                raise BodyTooLarge(f"body of {length} bytes is over {limit} bytes")
+            raw = self.rfile.read(length)
+            if len(raw) != length:
+                self.close_connection = True
+                raise BadRequest("body shorter than Content-Length")
+        return gunzip_capped(raw, limit) if encoding == "gzip" else raw
+
+    def _read_chunked(self, limit: int) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError as exc:
+                self.close_connection = True
+                raise BadRequest("malformed chunked body") from exc
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(parts)
+            total += size
+            if total > limit:
+                self.close_connection = True
+                raise BodyTooLarge(f"body is over {limit} bytes")
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(1024)
+
+
+def _decode_protobuf(body: bytes) -> ExportTraceServiceRequest:
+    try:
+        return ExportTraceServiceRequest.FromString(body)
+    except DecodeError as exc:
+        raise BadRequest(f"cannot decode ExportTraceServiceRequest: {exc}") from exc
+
+
+def start_http_server(
+    pipeline: Pipeline,
+    endpoint: Endpoint,
+    *,
+    auth_token: str | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    reuse_port: bool = False,
+    max_body_bytes: int = 16 * 1024 * 1024,
+    retry_after_s: int = 1,
+) -> tuple[OtlpHttpServer, int]:
+    """Start the OTLP/HTTP server in a thread; return it and the bound port."""
+    context = None
+    if tls_cert and tls_key:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls_cert, tls_key)
+    server = OtlpHttpServer(
+        endpoint,
+        pipeline,
+        auth_token=auth_token,
+        max_body_bytes=max_body_bytes,
+        retry_after_s=retry_after_s,
+        reuse_port=reuse_port,
+        ssl_context=context,
+    )
+    thread = threading.Thread(target=server.serve_forever, name="otlp-http", daemon=True)
+    thread.start()
+    return server, server.server_address[1]

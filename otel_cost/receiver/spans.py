@@ -1,0 +1,280 @@
+"""The per-span work of the receiver, on protobuf messages as decoded (never SDK spans).
+
+``SpanPipeline.process(request)`` walks an ``ExportTraceServiceRequest`` once:
+
+1. validates each span's ids and removes malformed spans from the request (they are reported
+   back as ``rejected_spans``; the rest of the batch is kept, as the OTLP spec's partial
+   success asks);
+2. reads only the attribute keys ``otel_cost.usage`` may read (``READ_KEYS``/``READ_PREFIXES``)
+   plus the ``cost.*`` keys of spans the SDK processor already priced: turning an attribute
+   into a Python value costs far more than decoding it, so every other key is skipped by name;
+3. prices billable spans with the same catalog and attribution rules as the SDK processor, or
+   keeps the cost the processor already wrote;
+4. when the request is to be forwarded, appends the ``cost.*`` attributes to the span protobuf
+   in place, so re-serialising the request forwards the enriched trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+from otel_cost import semconv
+from otel_cost.pricing.types import CostResult, unpriced
+from otel_cost.receiver.attributes import cost_attributes
+from otel_cost.record import CostRecord
+
+_log = logging.getLogger(__name__)
+
+_CLIENT = Span.SpanKind.SPAN_KIND_CLIENT
+_ERROR = Status.StatusCode.STATUS_CODE_ERROR
+_COST_PREFIX = "cost."
+_ATTRIBUTION_PREFIX = semconv.COST_ATTRIBUTION + "."
+_BREAKDOWN_PREFIX = semconv.COST_BREAKDOWN + "."
+_ZERO_TRACE = bytes(16)
+_ZERO_SPAN = bytes(8)
+
+PriceSpan = Callable[[Any, int, Mapping[str, str]], "CostResult | None"]
+"""``(call facts, start time in epoch ns, attribution) -> CostResult``, or None for an HTTP
+call that is not a paid API (no record at all)."""
+ReadCall = Callable[..., Any]
+ResolveAttribution = Callable[[Mapping[str, object], Mapping[str, object]], Mapping[str, str]]
+"""``(span attributes, resource attributes) -> attribution keys``."""
+
+
+@dataclass(slots=True)
+class ProcessedRequest:
+    """What one export request produced."""
+
+    records: list[CostRecord] = field(default_factory=list[CostRecord])
+    """One record per billable span, in request order."""
+    rejected_spans: int = 0
+    error_message: str = ""
+    """Why the first rejected span was rejected (the OTLP partial-success message)."""
+    spans: int = 0
+    """Spans kept (valid) in the request."""
+
+
+def any_value(value: AnyValue) -> object:
+    """A protobuf ``AnyValue`` as a Python value (arrays of scalars as lists; maps as None)."""
+    kind = value.WhichOneof("value")
+    if kind is None or kind == "kvlist_value":
+        return None
+    if kind == "array_value":
+        return [any_value(v) for v in value.array_value.values]
+    return getattr(value, kind)
+
+
+def _validate(span: Span) -> str | None:
+    """Why the span is malformed, or None. Only what makes a span unusable downstream."""
+    trace_id = span.trace_id
+    if len(trace_id) != 16 or trace_id == _ZERO_TRACE:
+        return f"span {span.name!r}: trace_id must be 16 non-zero bytes, got {len(trace_id)} bytes"
+    span_id = span.span_id
+    if len(span_id) != 8 or span_id == _ZERO_SPAN:
+        return f"span {span.name!r}: span_id must be 8 non-zero bytes, got {len(span_id)} bytes"
+    parent = span.parent_span_id
+    if parent and len(parent) != 8:
+        return f"span {span.name!r}: parent_span_id must be empty or 8 bytes, got {len(parent)} bytes"
+    if span.end_time_unix_nano and span.end_time_unix_nano < span.start_time_unix_nano:
+        return f"span {span.name!r}: end_time_unix_nano is before start_time_unix_nano"
+    return None
+
+
+def _decimal(value: object) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        # repr() of a float is the shortest string that round-trips: 0.1 stays 0.1.
+        amount = Decimal(repr(value) if isinstance(value, float) else value)
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def already_priced(attrs: Mapping[str, object]) -> tuple[CostResult, dict[str, str]] | None:
+    """The cost the SDK processor wrote on a span (``cost.status`` present), with its attribution.
+
+    The receiver keeps that cost as is rather than pricing the span again, so a span priced in
+    the application is counted with the price it was given there.
+    """
+    status = attrs.get(semconv.COST_STATUS)
+    if status not in (
+        semconv.COST_STATUS_VALUE_PRICED,
+        semconv.COST_STATUS_VALUE_PARTIAL,
+        semconv.COST_STATUS_VALUE_UNPRICED,
+    ):
+        return None
+    attribution = {
+        k[len(_ATTRIBUTION_PREFIX) :]: str(v)
+        for k, v in attrs.items()
+        if k.startswith(_ATTRIBUTION_PREFIX) and v is not None
+    }
+    reason = attrs.get(semconv.COST_REASON)
+    reason = str(reason) if reason is not None else None
+    if status == semconv.COST_STATUS_VALUE_UNPRICED:
+        return unpriced(reason or "unpriced_upstream"), attribution
+    amount = _decimal(attrs.get(semconv.COST_AMOUNT))
+    if amount is None:
+        return unpriced("invalid_upstream_cost"), attribution
+    breakdown = {
+        k[len(_BREAKDOWN_PREFIX) :]: d
+        for k, v in attrs.items()
+        if k.startswith(_BREAKDOWN_PREFIX) and (d := _decimal(v)) is not None
+    }
+    source = attrs.get(semconv.COST_SOURCE)
+    ref = attrs.get(semconv.COST_PRICE_REF)
+    result = CostResult(
+        status=status,
+        amount=amount,
+        currency=str(attrs.get(semconv.COST_CURRENCY) or "USD"),
+        breakdown=breakdown,
+        reason=reason,
+        price_ref=str(ref) if ref is not None else None,
+        source="provider" if source == semconv.COST_SOURCE_VALUE_PROVIDER else "local",
+    )
+    return result, attribution
+
+
+class SpanPipeline:
+    """Validates, prices and (optionally) enriches the spans of export requests.
+
+    Thread-safe: it keeps no per-request state. ``read_call``, ``price`` and ``attribute``
+    are the shared engine (``otel_cost.usage``, ``otel_cost.pricing``,
+    ``otel_cost.attribution``), injected so tests can pin the catalog.
+    """
+
+    def __init__(
+        self,
+        *,
+        read_keys: frozenset[str],
+        read_prefixes: Sequence[str],
+        read_call: ReadCall,
+        price: PriceSpan,
+        attribute: ResolveAttribution,
+        resource_keys: frozenset[str] = frozenset(),
+    ) -> None:
+        self._read_keys = read_keys
+        self._prefixes = (_COST_PREFIX, *read_prefixes)
+        self._read_call = read_call
+        self._price = price
+        self._attribute = attribute
+        self._resource_keys = resource_keys | {semconv.SERVICE_NAME}
+
+    def _read_attrs(self, attributes: Sequence[KeyValue]) -> dict[str, object]:
+        keys = self._read_keys
+        prefixes = self._prefixes
+        out: dict[str, object] = {}
+        for kv in attributes:
+            key = kv.key
+            if key in keys or key.startswith(prefixes):
+                out[key] = any_value(kv.value)
+        return out
+
+    def _resource_attrs(self, attributes: Sequence[KeyValue]) -> dict[str, object]:
+        keys = self._resource_keys
+        return {kv.key: any_value(kv.value) for kv in attributes if kv.key in keys}
+
+    def process(self, request: ExportTraceServiceRequest, *, enrich: bool) -> ProcessedRequest:
+        """Validate and price every span of ``request``; drop malformed spans from it in place.
+
+        With ``enrich``, the cost attributes of each newly priced span are appended to it, so
+        ``request.SerializeToString()`` is the enriched trace to forward. Never raises for span
+        content: a span the engine cannot handle is logged and recorded as unpriced.
+        """
+        out = ProcessedRequest()
+        records = out.records
+        for resource_spans in request.resource_spans:
+            resource = self._resource_attrs(resource_spans.resource.attributes)
+            service = resource.get(semconv.SERVICE_NAME)
+            service_name = str(service) if service is not None else "unknown_service"
+            for scope_spans in resource_spans.scope_spans:
+                spans = scope_spans.spans
+                bad: list[int] = []
+                for index, span in enumerate(spans):
+                    problem = _validate(span)
+                    if problem is not None:
+                        bad.append(index)
+                        if not out.error_message:
+                            out.error_message = problem
+                        continue
+                    attrs = self._read_attrs(span.attributes)
+                    if not attrs:
+                        continue
+                    record = self._record(span, attrs, resource, service_name)
+                    if record is None:
+                        continue
+                    records.append(record)
+                    if enrich and attrs.get(semconv.COST_STATUS) is None:
+                        _append_attributes(span, cost_attributes(record))
+                for index in reversed(bad):
+                    del spans[index]
+                out.rejected_spans += len(bad)
+                out.spans += len(spans)
+        return out
+
+    def _record(
+        self,
+        span: Span,
+        attrs: dict[str, object],
+        resource: Mapping[str, object],
+        service_name: str,
+    ) -> CostRecord | None:
+        try:
+            facts = self._read_call(attrs, span_name=span.name, span_kind_client=span.kind == _CLIENT)
+        except Exception:  # a bug in the engine must not lose the batch
+            _log.exception("usage reader failed on span %r", span.name)
+            return None
+        if facts is None:
+            return None
+        upstream = already_priced(attrs)
+        if upstream is not None:
+            result, attribution = upstream
+        else:
+            try:
+                attribution = dict(self._attribute(attrs, resource))
+                priced = self._price(facts, span.start_time_unix_nano, attribution)
+            except Exception:
+                _log.exception("pricing failed on span %r", span.name)
+                attribution, priced = {}, unpriced("internal_error")
+            if priced is None:
+                return None
+            result = priced
+        return CostRecord(
+            trace_id=span.trace_id,
+            span_id=span.span_id,
+            start_time_ns=span.start_time_unix_nano,
+            end_time_ns=span.end_time_unix_nano,
+            kind=facts.kind,
+            result=result,
+            service_name=service_name,
+            provider=result.provider or facts.provider,
+            model=facts.model,
+            operation=facts.operation,
+            usage=facts.usage,
+            attribution=attribution,
+            usage_estimated=bool(getattr(facts, "usage_estimated", False)),
+            error=span.status.code == _ERROR,
+        )
+
+
+def _append_attributes(span: Span, attributes: Mapping[str, object]) -> None:
+    """Append attributes to a span protobuf (the keys are new: the span carried no ``cost.*``)."""
+    for key, value in attributes.items():
+        kv = span.attributes.add()
+        kv.key = key
+        if isinstance(value, bool):
+            kv.value.bool_value = value
+        elif isinstance(value, int):
+            kv.value.int_value = value
+        elif isinstance(value, float):
+            kv.value.double_value = value
+        else:
+            kv.value.string_value = str(value)
