@@ -1,0 +1,172 @@
+"""Database connections: SQLite (WAL, default) and PostgreSQL (psycopg 3, imported lazily).
+
+SQL elsewhere is written once with ``?`` placeholders; the PostgreSQL backend rewrites them to
+``%s``. Chain writes are serialised per ledger: SQLite by ``BEGIN IMMEDIATE`` (one writer at a time
+across processes), PostgreSQL by a transaction-scoped advisory lock every writer takes first.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from otel_cost.ledger._schema import SCHEMA_VERSION, ddl
+
+_PG_LOCK_KEY = 0x6F74656C636F7374  # "otelcost": the advisory lock every chain writer takes
+
+
+class LedgerError(Exception):
+    """A ledger cannot be opened or used (bad URL, missing driver, wrong schema)."""
+
+
+class Backend(Protocol):
+    dialect: str
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[tuple[Any, ...]]: ...
+
+    def write_transaction(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteBackend:
+    """One SQLite file in WAL mode with ``synchronous=FULL``: a commit survives kill -9 and power loss."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
+        self._conn.execute("PRAGMA busy_timeout = 60000")
+        mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        if path != ":memory:" and (mode is None or str(mode[0]).lower() != "wal"):
+            raise LedgerError(f"SQLite ledger {path!r}: could not enable WAL mode (got {mode!r})")
+        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.execute("PRAGMA cache_size = -65536")
+        self._conn.execute("PRAGMA temp_store = MEMORY")
+        with self.write_transaction():
+            for stmt in ddl("sqlite"):
+                self._conn.execute(stmt)
+            _check_version(self)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[tuple[Any, ...]]:
+        cursor = self._conn.execute(sql, tuple(params))
+        try:
+            while batch := cursor.fetchmany(size):
+                yield from batch
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    @contextmanager
+    def read_transaction(self) -> Iterator[None]:
+        """One snapshot for several reads (WAL readers never block the writer)."""
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class PostgresBackend:
+    """A PostgreSQL database shared by several writers (receivers) and readers."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise LedgerError(
+                "a postgresql:// ledger needs psycopg 3: pip install 'otel-cost[postgres]'"
+            ) from exc
+        try:
+            self._conn = psycopg.connect(url, autocommit=True)
+        except psycopg.Error as exc:
+            raise LedgerError(f"cannot connect to PostgreSQL ledger: {exc}") from exc
+        self._cursor_seq = 0
+        with self.write_transaction():
+            for stmt in ddl("postgresql"):
+                self._conn.execute(stmt)  # type: ignore[arg-type]
+            _check_version(self)
+
+    @staticmethod
+    def _sql(sql: str) -> Any:
+        return sql.replace("?", "%s")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self._conn.execute(self._sql(sql), tuple(params))
+        return cur.fetchall() if cur.description is not None else []
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._conn.cursor() as cur:
+            cur.executemany(self._sql(sql), [tuple(r) for r in rows])
+
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[tuple[Any, ...]]:
+        self._cursor_seq += 1
+        with self._conn.transaction(), self._conn.cursor(name=f"otel_cost_{self._cursor_seq}") as cur:
+            cur.execute(self._sql(sql), tuple(params))
+            while batch := cur.fetchmany(size):
+                yield from batch
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[None]:
+        with self._conn.transaction():
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
+            yield
+
+    @contextmanager
+    def read_transaction(self) -> Iterator[None]:
+        with self._conn.transaction():
+            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _check_version(db: Backend) -> None:
+    found = db.execute("SELECT value FROM ledger_meta WHERE key = ?", ("schema_version",))
+    if not found:
+        db.execute("INSERT INTO ledger_meta (key, value) VALUES (?, ?)", ("schema_version", SCHEMA_VERSION))
+    elif found[0][0] != SCHEMA_VERSION:
+        raise LedgerError(f"ledger schema version {found[0][0]!r}, this otel-cost reads {SCHEMA_VERSION!r}")
+
+
+def connect(url: str) -> SqliteBackend | PostgresBackend:
+    """A backend for ``url``: ``postgresql://`` / ``postgres://``, ``sqlite:///path``, or a plain path."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresBackend(url)
+    if url.startswith("sqlite://"):
+        # SQLAlchemy's form: sqlite:///relative.db, sqlite:////absolute.db, sqlite:// = in memory.
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url[len("sqlite://") :]
+        return SqliteBackend(path or ":memory:")
+    if "://" in url:
+        raise LedgerError(f"unsupported ledger URL {url!r}: use a path, sqlite:///path or postgresql://...")
+    return SqliteBackend(url)

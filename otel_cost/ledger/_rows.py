@@ -1,0 +1,222 @@
+"""How a ``CostRecord`` becomes a ledger row, and how rows are hashed.
+
+A row is a flat tuple of TEXT / INTEGER / NULL values in ``CALL_COLUMNS`` order. The tuple that is
+inserted is the tuple that is hashed, and ``verify`` re-hashes the tuple it reads back, so the
+canonical form never depends on a driver's type conversions beyond str/int/None.
+
+Money: ``amount`` is the exact ``Decimal`` as text (``str(Decimal)``, never a float). Two derived
+integers let SQL add amounts exactly and fast: ``amount_nano = floor(amount * 1e9)`` and
+``amount_atto = amount * 1e18 - amount_nano * 1e9`` (0 <= atto < 1e9). An amount finer than 1e-18
+(never seen from a real price list) sets ``amount_fine = 1``; aggregations add its residual from the
+text, so sums stay exact in every case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from otel_cost.record import CostRecord
+
+GENESIS_HASH = "0" * 64
+
+_NANO = Decimal(10) ** 9
+_ATTO = Decimal(10) ** 18
+
+TOKEN_COLUMNS: tuple[str, ...] = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "input_audio_tokens",
+    "output_audio_tokens",
+    "input_image_tokens",
+    "requests",
+)
+"""Usage per token type, named as the ``TokenUsage`` fields they hold."""
+
+CALL_COLUMNS: tuple[str, ...] = (
+    "row_id",
+    "batch_id",
+    "trace_id",
+    "span_id",
+    "start_ns",
+    "end_ns",
+    "day",
+    "kind",
+    "service",
+    "provider",
+    "model",
+    "operation",
+    "status",
+    "reason",
+    "source",
+    "currency",
+    "amount",
+    "amount_nano",
+    "amount_atto",
+    "amount_fine",
+    "price_ref",
+    "price_model",
+    "breakdown",
+    *TOKEN_COLUMNS,
+    "has_usage",
+    "usage_estimated",
+    "error",
+    "attribution",
+)
+"""Every hashed column of ``calls``, in canonical order (``row_hash`` follows them)."""
+
+TEXT_COLUMNS = frozenset(
+    {
+        "trace_id",
+        "span_id",
+        "day",
+        "kind",
+        "service",
+        "provider",
+        "model",
+        "operation",
+        "status",
+        "reason",
+        "source",
+        "currency",
+        "amount",
+        "price_ref",
+        "price_model",
+        "breakdown",
+        "attribution",
+    }
+)
+
+Row = tuple[str | int | None, ...]
+
+
+def canonical_json(value: object) -> str:
+    """Sorted keys, no whitespace, UTF-8 kept: the one serialisation hashes are computed over."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def split_amount(amount: Decimal) -> tuple[int, int, int]:
+    """``(nano, atto, fine)`` for exact integer aggregation (see module docstring)."""
+    scaled = amount * _ATTO
+    whole = int(scaled.to_integral_value(rounding="ROUND_FLOOR"))
+    nano, atto = divmod(whole, 10**9)
+    fine = 0 if scaled == whole else 1
+    return nano, atto, fine
+
+
+def join_amount(nano: int, atto: int) -> Decimal:
+    """The exact Decimal of summed ``amount_nano`` and ``amount_atto`` parts."""
+    return Decimal(nano) / _NANO + Decimal(atto) / _ATTO if atto else Decimal(nano) / _NANO
+
+
+def amount_residual(amount_text: str) -> Decimal:
+    """What ``nano``/``atto`` miss of an ``amount_fine`` row's exact amount."""
+    amount = Decimal(amount_text)
+    nano, atto, _ = split_amount(amount)
+    return amount - join_amount(nano, atto)
+
+
+def canonical_amount(amount: Decimal) -> str:
+    """Exact text of an amount; ``-0`` and exponent forms normalised to plain notation."""
+    if amount.is_zero():
+        return "0"
+    text = format(amount, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def day_of(epoch_ns: int) -> str:
+    """UTC calendar day (``YYYY-MM-DD``) of a Unix time in nanoseconds."""
+    return datetime.fromtimestamp(epoch_ns // 10**9, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def record_key(record: CostRecord) -> tuple[str, str]:
+    return record.trace_id.hex(), record.span_id.hex()
+
+
+def record_row(record: CostRecord, row_id: int, batch_id: int) -> Row:
+    """The ``calls`` row of one record, in ``CALL_COLUMNS`` order."""
+    result = record.result
+    amount = result.amount if result.priced else Decimal(0)
+    nano, atto, fine = split_amount(amount)
+    usage = record.usage
+    tokens: list[int] = [int(getattr(usage, name)) if usage is not None else 0 for name in TOKEN_COLUMNS]
+    breakdown = {key: canonical_amount(Decimal(value)) for key, value in result.breakdown.items()}
+    return (
+        row_id,
+        batch_id,
+        record.trace_id.hex(),
+        record.span_id.hex(),
+        int(record.start_time_ns),
+        int(record.end_time_ns),
+        day_of(record.start_time_ns),
+        record.kind,
+        record.service_name,
+        record.provider,
+        record.model,
+        record.operation,
+        result.status,
+        result.reason,
+        result.source,
+        result.currency,
+        canonical_amount(amount),
+        nano,
+        atto,
+        fine,
+        result.price_ref,
+        result.model,
+        canonical_json(breakdown),
+        *tokens,
+        0 if usage is None else 1,
+        1 if record.usage_estimated else 0,
+        1 if record.error else 0,
+        canonical_json({str(k): str(v) for k, v in record.attribution.items()}),
+    )
+
+
+def normalise_row(values: Sequence[object]) -> Row:
+    """A row as read back from a driver, coerced to the str/int/None form it was hashed in."""
+    out: list[str | int | None] = []
+    for name, value in zip(CALL_COLUMNS, values, strict=True):
+        if value is None:
+            out.append(None)
+        elif name in TEXT_COLUMNS:
+            out.append(str(value))
+        else:
+            out.append(int(value))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def row_hash(row: Row) -> str:
+    return sha256_hex(canonical_json(list(row)))
+
+
+def rows_digest(row_hashes: Sequence[str]) -> str:
+    """Digest of a batch's rows: the hash of their row hashes, in row order."""
+    return sha256_hex("\n".join(row_hashes))
+
+
+def batch_hash(
+    prev_hash: str, batch_id: int, kind: str, created_ns: int, digest: str, payload: str | None
+) -> str:
+    """The chain link: commits to the previous link, the batch's identity, rows and payload."""
+    return sha256_hex("\n".join((prev_hash, str(batch_id), kind, str(created_ns), digest, payload or "")))
+
+
+def attribution_of(row_attribution: str | None) -> Mapping[str, str]:
+    if not row_attribution:
+        return {}
+    loaded: dict[str, str] = json.loads(row_attribution)
+    return loaded

@@ -1,0 +1,233 @@
+"""``Ledger``: the append-only, hash-chained store of ``CostRecord``s."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from otel_cost.ledger._backend import Backend, connect
+from otel_cost.ledger._rows import (
+    CALL_COLUMNS,
+    GENESIS_HASH,
+    attribution_of,
+    batch_hash,
+    record_key,
+    record_row,
+    row_hash,
+    rows_digest,
+)
+from otel_cost.record import CostRecord
+
+_INSERT_CALL = (
+    f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}, row_hash) VALUES ({', '.join('?' * (len(CALL_COLUMNS) + 1))})"
+)
+_INSERT_ATTRIBUTION = "INSERT INTO call_attribution (row_id, key, value) VALUES (?, ?, ?)"
+_INSERT_BATCH = (
+    "INSERT INTO batches (batch_id, kind, created_ns, row_count, first_row, last_row, rows_digest,"
+    " payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_KEY_CHUNK = 400
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The newest link of the chain: publish ``hash`` elsewhere to pin the ledger's history."""
+
+    batch_id: int
+    hash: str
+    last_row: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewBatch:
+    """A chain link to write: rows are already hashed."""
+
+    kind: str
+    row_count: int
+    first_row: int
+    digest: str
+    payload: str | None
+
+
+class Ledger:
+    """An append-only ledger of priced calls in SQLite or PostgreSQL.
+
+    Safe to share between threads (calls are serialised) and between processes (chain writes are
+    serialised by the database). Open with ``open_ledger(url)``.
+    """
+
+    def __init__(self, db: Backend, url: str) -> None:
+        self._db = db
+        self._lock = threading.RLock()
+        self.url = url
+
+    @property
+    def db(self) -> Backend:
+        """The connection (for this package's modules and tests)."""
+        return self._db
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def append(self, records: Sequence[CostRecord]) -> list[CostRecord]:
+        """Store ``records`` as one batch in one transaction, durably committed before returning.
+
+        Returns the records that were new, in input order. A record whose (trace id, span id) is
+        already stored (or repeated earlier in ``records``) is neither stored nor returned, so a
+        caller counts each span once. Raises on database errors: nothing is then stored, and the
+        caller must not acknowledge the records.
+        """
+        if not records:
+            return []
+        with self._lock, self._db.write_transaction():
+            head = self.head()
+            existing = self._existing_keys([record_key(r) for r in records])
+            fresh: list[CostRecord] = []
+            for record in records:
+                key = record_key(record)
+                if key not in existing:
+                    existing.add(key)
+                    fresh.append(record)
+            if not fresh:
+                return []
+            batch_id = head.batch_id + 1
+            first_row = head.last_row + 1
+            rows = [record_row(r, first_row + i, batch_id) for i, r in enumerate(fresh)]
+            hashes = [row_hash(row) for row in rows]
+            self._db.executemany(_INSERT_CALL, [(*row, h) for row, h in zip(rows, hashes, strict=True)])
+            attributions = [
+                (first_row + i, str(k), str(v)) for i, r in enumerate(fresh) for k, v in r.attribution.items()
+            ]
+            if attributions:
+                self._db.executemany(_INSERT_ATTRIBUTION, attributions)
+            self.write_link(head, NewBatch("append", len(rows), first_row, rows_digest(hashes), None))
+        return fresh
+
+    def write_link(self, head: ChainHead, batch: NewBatch) -> ChainHead:
+        """Append one chain link after ``head`` (inside the caller's write transaction)."""
+        batch_id = head.batch_id + 1
+        created_ns = time.time_ns()
+        last_row = head.last_row + (batch.row_count if batch.kind == "append" else 0)
+        first_row = batch.first_row if batch.kind == "append" else head.last_row + 1
+        link = batch_hash(head.hash, batch_id, batch.kind, created_ns, batch.digest, batch.payload)
+        self._db.execute(
+            _INSERT_BATCH,
+            (
+                batch_id,
+                batch.kind,
+                created_ns,
+                batch.row_count,
+                first_row,
+                last_row,
+                batch.digest,
+                batch.payload,
+                head.hash,
+                link,
+            ),
+        )
+        return ChainHead(batch_id, link, last_row)
+
+    def _existing_keys(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        wanted = set(keys)
+        found: set[tuple[str, str]] = set()
+        trace_ids = sorted({t for t, _ in wanted})
+        for i in range(0, len(trace_ids), _KEY_CHUNK):
+            chunk = trace_ids[i : i + _KEY_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for trace_id, span_id in self._db.execute(
+                f"SELECT trace_id, span_id FROM calls WHERE trace_id IN ({marks})", chunk
+            ):
+                if (trace_id, span_id) in wanted:
+                    found.add((trace_id, span_id))
+        return found
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def head(self) -> ChainHead:
+        """The newest chain link (``batch_id`` 0 and the genesis hash for an empty ledger)."""
+        rows = self._db.execute("SELECT batch_id, hash, last_row FROM batches ORDER BY batch_id DESC LIMIT 1")
+        if not rows:
+            return ChainHead(0, GENESIS_HASH, 0)
+        batch_id, link, last_row = rows[0]
+        return ChainHead(int(batch_id), str(link), int(last_row))
+
+    def count(self) -> int:
+        """Raw call rows currently stored (compacted calls are in roll-ups, not counted here)."""
+        return int(self._db.execute("SELECT COUNT(*) FROM calls")[0][0])
+
+    def spend(
+        self,
+        by: Sequence[str] = (),
+        since: date | str | None = None,
+        until: date | str | None = None,
+        where: Mapping[str, str | None] | None = None,
+        view: str | None = None,
+    ) -> list[Any]:
+        """Spend per group, exact: e.g. ``spend(["project"], since=date.today(), where={"project": "x"})``.
+
+        ``by`` and ``where`` keys are columns (provider, model, service, operation, kind, status,
+        source, day, month, price_ref) or attribution keys (project, user, ...; prefix ``attr:``
+        when an attribution key shares a column's name). ``since``/``until`` are inclusive UTC days.
+        A ``where`` value of ``None`` selects calls without that attribution key. Returns
+        ``SpendRow``s sorted by key; compacted days come from roll-ups. ``view`` uses a repriced
+        view's amounts where it has them.
+        """
+        from otel_cost.ledger._query import spend
+
+        with self._lock:
+            return spend(self._db, by, since, until, where, view)
+
+    def calls(
+        self,
+        since: date | str | None = None,
+        until: date | str | None = None,
+        where: Mapping[str, str | None] | None = None,
+        view: str | None = None,
+    ) -> Iterator[Any]:
+        """The stored calls (``CallRow``) matching the filters, in time order (for drill-down)."""
+        from otel_cost.ledger._query import iter_calls
+
+        return iter_calls(self._db, since, until, where, view)
+
+    def attribution_of(self, row_attribution: str) -> Mapping[str, str]:
+        return attribution_of(row_attribution)
+
+    def close(self) -> None:
+        """Close the connection; appended batches are already durable."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_ledger(url: str) -> Ledger:
+    """Open (creating if needed) the ledger at ``url``.
+
+    ``url``: a file path or ``sqlite:///relative.db`` / ``sqlite:////absolute.db`` for SQLite in WAL
+    mode (the default; readers in other processes run beside the writer), or
+    ``postgresql://user@host:port/db`` for a ledger several receivers share (needs psycopg 3).
+    Raises ``LedgerError`` for an unsupported URL or an unreachable database.
+    """
+    return Ledger(connect(url), url)
+
+
+def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

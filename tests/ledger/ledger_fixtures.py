@@ -1,0 +1,56 @@
+"""Record builders shared by the ledger and report tests (plain functions, not fixtures)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from otel_cost.pricing.types import CostResult, TokenUsage
+from otel_cost.record import CostRecord
+
+# 2025-11-23T00:00:00Z in Unix nanoseconds.
+DAY0_NS = 1_763_856_000 * 10**9
+DAY_NS = 86_400 * 10**9
+
+
+def make_record(
+    n: int,
+    *,
+    amount: str = "0.0015",
+    day: int = 0,
+    attribution: Mapping[str, str] | None = None,
+    model: str = "gpt-4o",
+    provider: str = "openai",
+    status: str = "priced",
+    service: str = "checkout",
+    input_tokens: int = 100,
+    output_tokens: int = 50,
+    trace_seed: int | None = None,
+) -> CostRecord:
+    """A priced chat call; ``n`` makes the (trace id, span id) unique, ``day`` offsets from DAY0."""
+    seed = n if trace_seed is None else trace_seed
+    start = DAY0_NS + day * DAY_NS + n * 1_000_000
+    priced = status != "unpriced"
+    result = CostResult(
+        status=status,  # type: ignore[arg-type]
+        amount=Decimal(amount) if priced else Decimal(0),
+        breakdown={"input": Decimal(amount)} if priced else {},
+        reason=None if priced else "unknown_model",
+        price_ref=f"{provider}:{model}@test" if priced else None,
+        provider=provider,
+        model=model,
+    )
+    return CostRecord(
+        trace_id=seed.to_bytes(16, "big"),
+        span_id=n.to_bytes(8, "big"),
+        start_time_ns=start,
+        end_time_ns=start + 500_000_000,
+        kind="llm",
+        result=result,
+        service_name=service,
+        provider=provider,
+        model=model,
+        operation="chat",
+        usage=TokenUsage(input_tokens=input_tokens, output_tokens=output_tokens),
+        attribution=dict(attribution or {}),
+    )
