@@ -120,7 +120,9 @@ def _sql_parts(
             join_params.append(attribution_key(key))
             conds.append(f"w{i}.value IS NULL")
         else:
-            joins.append(f"JOIN call_attribution w{i} ON w{i}.row_id = c.row_id AND w{i}.key = ? AND w{i}.value = ?")
+            joins.append(
+                f"JOIN call_attribution w{i} ON w{i}.row_id = c.row_id AND w{i}.key = ? AND w{i}.value = ?"
+            )
             join_params.extend((attribution_key(key), value))
     from_clause = "FROM calls c " + " ".join(joins)
     where_clause = ("WHERE " + " AND ".join(conds)) if conds else ""
@@ -142,6 +144,7 @@ def _amount_cols(view: str | None) -> tuple[str, str, str, str, str]:
 def spend(
     db: Backend,
     by: Sequence[str],
+    *,
     since: date | str | None,
     until: date | str | None,
     where: Mapping[str, str | None] | None,
@@ -175,7 +178,7 @@ def spend(
         fine_where = f"{where_clause} AND {fine} = 1" if where_clause else f"WHERE {fine} = 1"
         for row in db.execute(f"SELECT {', '.join(keys)}, {amount_text} {from_clause} {fine_where}", params):
             accs[tuple(row[:n])].residual += amount_residual(str(row[n]))
-    _merge_rollups(db, accs, by, since_s, until_s, filters)
+    _merge_rollups(db, accs, by, since=since_s, until=until_s, where=filters)
     out = [
         SpendRow(
             key=tuple(None if k is None else str(k) for k in key[:-1]),
@@ -234,6 +237,7 @@ def _merge_rollups(
     db: Backend,
     accs: dict[tuple[Any, ...], _Acc],
     by: Sequence[str],
+    *,
     since: str | None,
     until: str | None,
     where: Mapping[str, str | None],

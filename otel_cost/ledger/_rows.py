@@ -209,7 +209,7 @@ def rows_digest(row_hashes: Sequence[str]) -> str:
 
 
 def batch_hash(
-    prev_hash: str, batch_id: int, kind: str, created_ns: int, digest: str, payload: str | None
+    prev_hash: str, batch_id: int, kind: str, *, created_ns: int, digest: str, payload: str | None
 ) -> str:
     """The chain link: commits to the previous link, the batch's identity, rows and payload."""
     return sha256_hex("\n".join((prev_hash, str(batch_id), kind, str(created_ns), digest, payload or "")))

@@ -23,7 +23,8 @@ from otel_cost.ledger._rows import (
 from otel_cost.record import CostRecord
 
 _INSERT_CALL = (
-    f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}, row_hash) VALUES ({', '.join('?' * (len(CALL_COLUMNS) + 1))})"
+    f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}, row_hash)"
+    f" VALUES ({', '.join('?' * (len(CALL_COLUMNS) + 1))})"
 )
 _INSERT_ATTRIBUTION = "INSERT INTO call_attribution (row_id, key, value) VALUES (?, ?, ?)"
 _INSERT_BATCH = (
@@ -116,7 +117,9 @@ class Ledger:
         created_ns = time.time_ns()
         last_row = head.last_row + (batch.row_count if batch.kind == "append" else 0)
         first_row = batch.first_row if batch.kind == "append" else head.last_row + 1
-        link = batch_hash(head.hash, batch_id, batch.kind, created_ns, batch.digest, batch.payload)
+        link = batch_hash(
+            head.hash, batch_id, batch.kind, created_ns=created_ns, digest=batch.digest, payload=batch.payload
+        )
         self._db.execute(
             _INSERT_BATCH,
             (
@@ -182,7 +185,7 @@ class Ledger:
         from otel_cost.ledger._query import spend
 
         with self._lock:
-            return spend(self._db, by, since, until, where, view)
+            return spend(self._db, by, since=since, until=until, where=where, view=view)
 
     def calls(
         self,

@@ -31,7 +31,9 @@ def test_amounts_are_exact_decimals(tmp_path: Path) -> None:
     ledger = open_ledger(f"sqlite:///{tmp_path}/l.db")
     # 0.1 + 0.2 is not 0.3 in floats; the ledger keeps and adds Decimals exactly.
     # A 1e-20 amount is finer than the integer columns (1e-18) and is added from its text.
-    ledger.append([make_record(1, amount="0.1"), make_record(2, amount="0.2"), make_record(3, amount="1E-20")])
+    ledger.append(
+        [make_record(1, amount="0.1"), make_record(2, amount="0.2"), make_record(3, amount="1E-20")]
+    )
     (row,) = ledger.spend()
     assert row.amount == Decimal("0.30000000000000000001")
     assert row.calls == 3
@@ -66,7 +68,10 @@ def test_spend_by_attribution_and_columns(tmp_path: Path) -> None:
     rows = {r.key: r.amount for r in ledger.spend(["project"])}
     assert rows == {("ads",): Decimal(4), ("search",): Decimal("3.75"), (None,): Decimal(8)}
     today = ledger.spend(["model"], since="2025-11-23", until="2025-11-23", where={"project": "search"})
-    assert [(r.key, r.amount) for r in today] == [(("gpt-4o",), Decimal("1.5")), (("gpt-4o-mini",), Decimal("2.25"))]
+    assert [(r.key, r.amount) for r in today] == [
+        (("gpt-4o",), Decimal("1.5")),
+        (("gpt-4o-mini",), Decimal("2.25")),
+    ]
     unattributed = ledger.spend([], where={"project": None})
     assert [r.amount for r in unattributed] == [Decimal(8)]
     ledger.close()
