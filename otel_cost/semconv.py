@@ -106,6 +106,7 @@ URL_PATH = 'url.path'  # upstream
 HTTP_TARGET = 'http.target'  # upstream
 HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code'  # upstream
 HTTP_STATUS_CODE = 'http.status_code'  # upstream
+HTTP_REQUEST_RESEND_COUNT = 'http.request.resend_count'  # upstream
 
 # reads.attribution (reads.yaml)
 USER_ID = 'user.id'  # upstream
