@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,7 +13,6 @@ from otel_cost.ledger._backend import Backend, connect
 from otel_cost.ledger._rows import (
     CALL_COLUMNS,
     GENESIS_HASH,
-    attribution_of,
     batch_hash,
     record_key,
     record_row,
@@ -199,8 +198,20 @@ class Ledger:
 
         return iter_calls(self._db, since, until, where, view)
 
-    def attribution_of(self, row_attribution: str) -> Mapping[str, str]:
-        return attribution_of(row_attribution)
+    def verify(self, *, expect_head: str | None = None, progress: Callable[[int], None] | None = None) -> Any:
+        """Re-hash the chain and every row (``VerifyReport``; ``.problems[0]`` is the first broken link)."""
+        from otel_cost.ledger._verify import verify_chain
+
+        with self._lock, self._db.read_transaction():
+            return verify_chain(self._db, expect_head=expect_head, progress=progress)
+
+    def compact(
+        self, keep_days: int, *, today: date | None = None, progress: Callable[[int], None] | None = None
+    ) -> Any:
+        """Replace calls older than ``keep_days`` by daily roll-ups (``CompactResult``); see ``_compact``."""
+        from otel_cost.ledger._compact import compact
+
+        return compact(self, keep_days, today=today, progress=progress)
 
     def close(self) -> None:
         """Close the connection; appended batches are already durable."""

@@ -1,0 +1,54 @@
+"""``otel-cost ledger verify|compact|head`` in process: exit codes and what they print."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from otel_cost.cli import main
+from otel_cost.ledger import open_ledger
+from tests.ledger.ledger_fixtures import make_record
+
+
+def _ledger(path: Path) -> None:
+    ledger = open_ledger(str(path))
+    ledger.append([make_record(1), make_record(2)])
+    ledger.append([make_record(3, day=3)])
+    ledger.close()
+
+
+def test_verify_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "l.db"
+    _ledger(path)
+    assert main(["ledger", "verify", "--ledger", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("ok: 2 batches, 3 rows, 0 roll-ups; head ")
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE calls SET model = 'gpt-4o-mini' WHERE row_id = 2")
+    conn.commit()
+    conn.close()
+    assert main(["ledger", "verify", "--ledger", str(path)]) == 1
+    assert capsys.readouterr().out == "BROKEN: batch 1, row 2: row altered (hash does not recompute)\n"
+
+
+def test_compact_then_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "l.db"
+    _ledger(path)
+    assert (
+        main(["ledger", "compact", "--ledger", str(path), "--keep-days", "1", "--today", "2025-11-26"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert out == (
+        "compacted 2 calls of 1 batches before 2025-11-25 into 1 daily roll-ups (checkpoint batch 3)\n"
+    )
+    assert main(["ledger", "verify", "--ledger", f"sqlite:///{path}"]) == 0
+    assert "3 batches, 1 rows, 1 roll-ups" in capsys.readouterr().out
+    assert main(["ledger", "head", "--ledger", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("3 ")
+
+
+def test_bad_keep_days_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["ledger", "compact", "--ledger", str(tmp_path / "l.db"), "--keep-days", "-1"])
+    assert exc.value.code == 2
