@@ -9,4 +9,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-__all__ = ("__version__",)
+from otel_cost.attribution import AttributionConfig, attribution
+from otel_cost.processor import CostSpanProcessor, install
+
+__all__ = ("AttributionConfig", "CostSpanProcessor", "__version__", "attribution", "install")

@@ -1,0 +1,169 @@
+"""Count tokens locally for gen_ai spans that carry content but no usage (``cost.usage.estimated``).
+
+Encodings: OpenAI models are counted with tiktoken, ``o200k_base`` for the gpt-4o, gpt-4.1,
+gpt-5, chatgpt-4o and o-series (o1, o3, o4 ...) families, ``cl100k_base`` for gpt-4, gpt-3.5 and
+the text-embedding models. Other vendors' tokenizers are not public or not bundled, so their
+models are approximated as one token per four characters (rounded up), the rule of thumb
+OpenAI and Anthropic document for English text; the result is flagged estimated all the same.
+Counts are approximate either way: chat formatting adds a few tokens per message that are not
+counted here. When tiktoken cannot load its encoding (no cache and no network), the
+approximation is used instead.
+
+Content is read from (first present wins per side): ``gen_ai.input.messages`` /
+``gen_ai.output.messages`` and ``gen_ai.system_instructions`` (JSON, current semconv), the
+indexed OpenLLMetry keys ``gen_ai.prompt.<n>.content`` / ``gen_ai.completion.<n>.content``,
+and OpenInference ``input.value`` / ``output.value``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+
+from otel_cost import semconv as sc
+from otel_cost.pricing.types import TokenUsage
+
+_logger = logging.getLogger(__name__)
+
+CONTENT_KEYS: frozenset[str] = frozenset(
+    {
+        sc.GEN_AI_INPUT_MESSAGES,
+        sc.GEN_AI_OUTPUT_MESSAGES,
+        sc.GEN_AI_SYSTEM_INSTRUCTIONS,
+        sc.INPUT_VALUE,
+        sc.OUTPUT_VALUE,
+    }
+)
+"""Attribute keys content is read from."""
+CONTENT_PREFIXES: tuple[str, ...] = (sc.GEN_AI_PROMPT + ".", sc.GEN_AI_COMPLETION + ".")
+"""Prefixes of the indexed content keys (``gen_ai.prompt.0.content``)."""
+
+_O200K = re.compile(r"^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|chatgpt-4o|o[1-9]|codex|gpt-oss)")
+_CL100K = re.compile(r"^(gpt-4|gpt-3\.5|gpt-35|text-embedding)")
+_INDEXED = re.compile(r"^gen_ai\.(prompt|completion)\.(\d+)\.content$")
+_TEXT_KEYS = frozenset({"content", "text", "arguments", "result", "response"})
+
+_encoders: dict[str, Callable[[str], int]] = {}
+_lock = threading.Lock()
+_failed: set[str] = set()
+
+
+def approximate_tokens(text: str) -> int:
+    """One token per four characters, rounded up (the documented approximation)."""
+    return math.ceil(len(text) / 4)
+
+
+def encoding_for(model: str | None) -> str | None:
+    """The tiktoken encoding of an OpenAI model, ``None`` for other models."""
+    if not model:
+        return None
+    name = model.lower().rsplit("/", 1)[-1]
+    if name.startswith("ft:"):
+        name = name[3:]
+    if _O200K.match(name):
+        return "o200k_base"
+    if _CL100K.match(name):
+        return "cl100k_base"
+    return None
+
+
+def _encoder(encoding: str) -> Callable[[str], int] | None:
+    counter = _encoders.get(encoding)
+    if counter is not None or encoding in _failed:
+        return counter
+    with _lock:
+        counter = _encoders.get(encoding)
+        if counter is not None:
+            return counter
+        try:
+            import tiktoken
+
+            enc = tiktoken.get_encoding(encoding)
+        except Exception as exc:  # no cache and no network, or a broken install
+            _failed.add(encoding)
+            _logger.warning(
+                "tiktoken encoding %s unavailable (%s); approximating tokens as chars/4", encoding, exc
+            )
+            return None
+
+        def count(text: str) -> int:
+            return len(enc.encode(text, disallowed_special=()))
+
+        _encoders[encoding] = count
+        return count
+
+
+def count_tokens(text: str, model: str | None) -> int:
+    """Tokens of ``text`` for ``model``: tiktoken for OpenAI models, chars/4 otherwise."""
+    if not text:
+        return 0
+    encoding = encoding_for(model)
+    counter = _encoder(encoding) if encoding else None
+    return counter(text) if counter else approximate_tokens(text)
+
+
+def _strings(value: object) -> Iterator[str]:
+    """Text inside a message structure: strings under content/text-like keys, and bare strings."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
+            if key in _TEXT_KEYS or key == "parts":
+                yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:  # pyright: ignore[reportUnknownVariableType]
+            yield from _strings(item)
+
+
+def _json_text(value: object) -> str:
+    if not isinstance(value, str):
+        return "\n".join(_strings(value))
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    return "\n".join(_strings(parsed))
+
+
+def _side_text(attrs: Mapping[str, object], side: str) -> str | None:
+    """All content of one side (``prompt`` or ``completion``) of the call, or ``None``."""
+    if side == "prompt":
+        messages, extra, value = sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_SYSTEM_INSTRUCTIONS, sc.INPUT_VALUE
+    else:
+        messages, extra, value = sc.GEN_AI_OUTPUT_MESSAGES, None, sc.OUTPUT_VALUE
+    if messages in attrs:
+        parts = [_json_text(attrs[messages])]
+        if extra and extra in attrs:
+            parts.append(_json_text(attrs[extra]))
+        return "\n".join(parts)
+    indexed: list[tuple[int, str]] = []
+    for key, item in attrs.items():
+        match = _INDEXED.match(key)
+        if match and match.group(1) == side and isinstance(item, str):
+            indexed.append((int(match.group(2)), item))
+    if indexed:
+        return "\n".join(text for _, text in sorted(indexed))
+    if value in attrs:
+        return _json_text(attrs[value])
+    return None
+
+
+def has_content(attrs: Mapping[str, object]) -> bool:
+    """True when the span carries any content tokens could be counted from."""
+    return _side_text(attrs, "prompt") is not None or _side_text(attrs, "completion") is not None
+
+
+def estimate_usage(attrs: Mapping[str, object], model: str | None) -> TokenUsage | None:
+    """Token usage counted from the span's content, ``None`` when it carries none."""
+    prompt = _side_text(attrs, "prompt")
+    completion = _side_text(attrs, "completion")
+    if prompt is None and completion is None:
+        return None
+    return TokenUsage(
+        input_tokens=count_tokens(prompt or "", model),
+        output_tokens=count_tokens(completion or "", model),
+    )

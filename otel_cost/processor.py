@@ -1,0 +1,328 @@
+"""CostSpanProcessor: cost, tokens and attribution on every gen_ai and paid-HTTP span (SDK side).
+
+The SDK freezes a span's attributes before any end hook runs, so cost (known only at the end)
+cannot be set on the span itself. The processor wraps the processor that exports (logfire's
+pattern): ``on_end`` builds a copy of the span with the cost attributes and hands the copy to
+the wrapped processor. Attribution from baggage is set in ``on_start``, while the span is still
+mutable. Two ways in::
+
+    provider.add_span_processor(CostSpanProcessor(BatchSpanProcessor(exporter)))
+    otel_cost.install()   # every processor already on the (global) provider gets enriched spans
+
+Supported SDK: opentelemetry-sdk >= 1.40, < 2 (tested with 1.45). ``install`` relies on the
+SDK's ``TracerProvider._active_span_processor`` being a multi-span processor holding a
+``_span_processors`` tuple, true for that whole range; it raises ``TypeError`` otherwise.
+
+Under zero-code ``opentelemetry-instrument``, set ``OTEL_COST_ENABLED=true``: the
+``opentelemetry_post_instrument`` entry point calls :func:`install` after the SDK is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from opentelemetry import baggage, trace
+from opentelemetry.context import Context
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, SynchronousMultiSpanProcessor
+from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from otel_cost import semconv as sc
+from otel_cost._enrich import MIRRORS, Catalog, Priced, cost_attributes, price_http, price_llm, redacted_urls
+from otel_cost._enrich import with_attributes as _with_attributes
+from otel_cost.attribution import (
+    ATTRIBUTE_PREFIX,
+    DEFAULT_CONFIG,
+    AttributionConfig,
+    from_baggage,
+    resolve_attribution,
+)
+from otel_cost.metrics import DEFAULT_DIMENSION_KEYS, CostMetrics
+from otel_cost.record import CostRecord
+from otel_cost.usage import is_orchestration, read_call
+
+_logger = logging.getLogger(__name__)
+
+ENV_ENABLED = "OTEL_COST_ENABLED"
+ENV_RAISE_ERRORS = "OTEL_COST_RAISE_ERRORS"
+_ROLLUP_CAP = 100_000  # open rollup accumulators kept at most (parents that never end here)
+_WARNED_CAP = 1_000
+_ZERO = Decimal(0)
+
+
+def _raise_errors() -> bool:
+    flag = os.environ.get(ENV_RAISE_ERRORS, "").strip().lower()
+    if flag:
+        return flag in ("1", "true", "yes")
+    return "pytest" in sys.modules  # like logfire: tests never hide internal errors
+
+
+class CostSpanProcessor(SpanProcessor):
+    """Prices every billable span and forwards an enriched copy to ``next_processor``.
+
+    Args:
+        next_processor: the processor that exports (``BatchSpanProcessor(exporter)``), or ``None``
+            when only metrics are wanted.
+        catalog: a :class:`~otel_cost.pricing.PriceCatalog`; ``default_catalog()`` when ``None``.
+        attribution_config: which baggage, span and resource attributes become ``cost.attribution.*``.
+        meter_provider: when given, cost metrics are recorded here for every priced span, sampled
+            or not (pair with a ``RECORD_ONLY`` sampler so totals are exact at any sampling rate).
+        mirrors: any of ``logfire``, ``openlit``, ``openinference``: copies of the cost under those
+            tools' attribute names.
+        estimate_tokens: count tokens locally (tiktoken) when a gen_ai span has content but no usage.
+        rollup: write ``cost.rollup.amount`` on agent/workflow and local root spans.
+        dimension_keys, high_cardinality_keys, cardinality_cap: metric dimensions (see ``CostMetrics``).
+
+    Hooks never raise into the application: internal errors are logged (and re-raised under
+    pytest, or when ``OTEL_COST_RAISE_ERRORS=true``); bad span values price as ``unpriced`` with a
+    reason, with one log warning per cause. A bad argument raises ``ValueError`` here.
+    """
+
+    def __init__(
+        self,
+        next_processor: SpanProcessor | None = None,
+        *,
+        catalog: Catalog | None = None,
+        attribution_config: AttributionConfig | None = None,
+        meter_provider: MeterProvider | None = None,
+        mirrors: Iterable[str] = (),
+        estimate_tokens: bool = True,
+        rollup: bool = True,
+        dimension_keys: Iterable[str] = DEFAULT_DIMENSION_KEYS,
+        high_cardinality_keys: Iterable[str] = (),
+        cardinality_cap: int = 1000,
+    ) -> None:
+        self._mirrors = tuple(mirrors)
+        unknown = set(self._mirrors) - MIRRORS
+        if unknown:
+            raise ValueError(f"unknown mirrors {sorted(unknown)}; choose from {sorted(MIRRORS)}")
+        self._next = next_processor
+        if catalog is None:
+            from otel_cost.pricing import default_catalog
+
+            catalog = default_catalog()
+        self._catalog: Catalog = catalog
+        self._config = attribution_config or DEFAULT_CONFIG
+        self._metrics = (
+            CostMetrics(
+                meter_provider,
+                dimension_keys=dimension_keys,
+                high_cardinality_keys=high_cardinality_keys,
+                cardinality_cap=cardinality_cap,
+            )
+            if meter_provider is not None
+            else None
+        )
+        self._estimate = estimate_tokens
+        self._rollup_enabled = rollup
+        self._rollups: dict[int, Decimal] = {}
+        self._rollup_lock = threading.Lock()
+        self._warned: set[tuple[str, str | None, str | None]] = set()
+
+    @property
+    def next_processor(self) -> SpanProcessor | None:
+        """The wrapped processor enriched spans go to."""
+        return self._next
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Copy attribution from baggage onto the (still mutable) span, then forward."""
+        try:
+            entries = baggage.get_all(parent_context)
+            if entries and span.is_recording():
+                for key, value in from_baggage(entries, self._config).items():
+                    name = ATTRIBUTE_PREFIX + key
+                    if span.attributes is None or name not in span.attributes:
+                        span.set_attribute(name, value)
+        except Exception as exc:
+            self._internal_error("on_start", exc)
+        if self._next is not None:
+            self._next.on_start(span, parent_context=parent_context)
+
+    def _on_ending(self, span: Span) -> None:
+        if self._next is not None:
+            self._next._on_ending(span)  # pyright: ignore[reportPrivateUsage]
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Price the span, record metrics, and forward an enriched copy (the span itself on error)."""
+        forward = span
+        try:
+            forward = self._enrich(span)
+        except Exception as exc:
+            self._internal_error("on_end", exc)
+        if self._next is not None:
+            self._next.on_end(forward)
+
+    def shutdown(self) -> None:
+        """Shut the wrapped processor down."""
+        if self._next is not None:
+            self._next.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Flush the wrapped processor."""
+        return True if self._next is None else self._next.force_flush(timeout_millis)
+
+    # -- enrichment ----------------------------------------------------------------------------
+
+    def _enrich(self, span: ReadableSpan) -> ReadableSpan:
+        attrs: Mapping[str, object] = span.attributes or {}
+        facts = read_call(attrs, span.name, span.kind == SpanKind.CLIENT)
+        extra: dict[str, AttributeValue] = {}
+        own = _ZERO
+        if facts is not None and not facts.already_priced:
+            resource_attrs: Mapping[str, object] = span.resource.attributes
+            who = resolve_attribution(attrs, resource_attrs, None, self._config)
+            at_ns = span.start_time
+            if facts.kind == "llm":
+                priced: Priced | None = price_llm(
+                    facts, attrs, self._catalog, at_ns=at_ns, attribution=who, estimate=self._estimate
+                )
+            else:
+                extra.update(redacted_urls(attrs))
+                priced = price_http(facts, self._catalog, at_ns, who)
+            if priced is not None:
+                result = priced.result
+                if not result.priced or result.status == sc.COST_STATUS_VALUE_PARTIAL:
+                    self._warn_once(result.reason or "unknown", facts.provider, facts.model)
+                extra.update(cost_attributes(facts, priced, attrs, self._mirrors))
+                for key, value in who.items():
+                    name = ATTRIBUTE_PREFIX + key
+                    if name not in attrs:
+                        extra[name] = value
+                if result.priced:
+                    own = result.amount
+                if self._metrics is not None:
+                    self._record_metrics(
+                        span=span,
+                        kind=facts.kind,
+                        provider=facts.provider,
+                        model=facts.model,
+                        operation=facts.operation,
+                        priced=priced,
+                        who=who,
+                    )
+        elif facts is not None and facts.kind == "llm":
+            amount = attrs.get(sc.COST_AMOUNT)  # priced upstream: still counts toward rollups
+            if isinstance(amount, (int, float)) and not isinstance(amount, bool):
+                own = Decimal(str(amount))
+        if self._rollup_enabled:
+            self._rollup(span, attrs, own, extra)
+        return _with_attributes(span, extra) if extra else span
+
+    def _rollup(
+        self, span: ReadableSpan, attrs: Mapping[str, object], own: Decimal, extra: dict[str, AttributeValue]
+    ) -> None:
+        context = span.context
+        if context is None:
+            return
+        parent = span.parent
+        local_parent = parent is not None and not parent.is_remote
+        with self._rollup_lock:
+            below = self._rollups.pop(context.span_id, None)
+            total = own + below if below is not None else own
+            if local_parent and total and parent is not None:
+                rollups = self._rollups
+                if parent.span_id not in rollups and len(rollups) >= _ROLLUP_CAP:
+                    rollups.pop(next(iter(rollups)))  # a parent that never ended here: forget it
+                rollups[parent.span_id] = rollups.get(parent.span_id, _ZERO) + total
+        if below is not None and (not local_parent or is_orchestration(attrs)):
+            extra[sc.COST_ROLLUP_AMOUNT] = float(below)
+
+    def _record_metrics(
+        self,
+        *,
+        span: ReadableSpan,
+        kind: str,
+        provider: str | None,
+        model: str | None,
+        operation: str | None,
+        priced: Priced,
+        who: Mapping[str, str],
+    ) -> None:
+        context = span.context
+        assert self._metrics is not None and context is not None
+        start, end = span.start_time or 0, span.end_time or 0
+        service = span.resource.attributes.get(sc.SERVICE_NAME)
+        record = CostRecord(
+            trace_id=context.trace_id.to_bytes(16, "big"),
+            span_id=context.span_id.to_bytes(8, "big"),
+            start_time_ns=start,
+            end_time_ns=end,
+            kind="llm" if kind == "llm" else "http",
+            result=priced.result,
+            service_name=str(service) if service else "unknown_service",
+            provider=provider,
+            model=model,
+            operation=operation,
+            usage=priced.usage,
+            attribution=dict(who),
+            usage_estimated=priced.estimated,
+            error=span.status.status_code == StatusCode.ERROR,
+        )
+        duration = (end - start) / 1e9 if end >= start > 0 else None
+        self._metrics.record(record, duration, sampled=context.trace_flags.sampled)
+
+    def _warn_once(self, reason: str, provider: str | None, model: str | None) -> None:
+        key = (reason, provider, model)
+        if key in self._warned or len(self._warned) >= _WARNED_CAP:
+            return
+        self._warned.add(key)
+        _logger.warning(
+            "otel-cost: call not (fully) priced: reason=%s provider=%s model=%s", reason, provider, model
+        )
+
+    def _internal_error(self, hook: str, exc: Exception) -> None:
+        if _raise_errors():
+            raise exc
+        _logger.exception("otel-cost: internal error in CostSpanProcessor.%s; span forwarded unchanged", hook)
+
+
+def install(tracer_provider: trace.TracerProvider | None = None, **options: object) -> CostSpanProcessor:
+    """Make every span processor on ``tracer_provider`` (the global one by default) get enriched spans.
+
+    The processors already added are moved behind one :class:`CostSpanProcessor`; processors added
+    later through ``add_span_processor`` join them, so they get enriched spans too. Idempotent:
+    a second call returns the processor installed first. ``options`` are
+    :class:`CostSpanProcessor` keyword arguments. Raises ``TypeError`` when the provider is not an
+    SDK ``TracerProvider`` (for example the no-op proxy before any SDK is configured).
+    """
+    provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
+    active = getattr(provider, "_active_span_processor", None)
+    current = getattr(active, "_span_processors", None)
+    if active is None or not isinstance(current, tuple):
+        raise TypeError(
+            f"otel_cost.install needs an SDK TracerProvider (1.40 <= sdk < 2), got {type(provider).__name__}"
+        )
+    for processor in current:  # pyright: ignore[reportUnknownVariableType]
+        if isinstance(processor, CostSpanProcessor):
+            return processor
+    inner = SynchronousMultiSpanProcessor()
+    for processor in current:  # pyright: ignore[reportUnknownVariableType]
+        inner.add_span_processor(processor)  # pyright: ignore[reportUnknownArgumentType]
+    cost = CostSpanProcessor(inner, **options)  # pyright: ignore[reportArgumentType]
+    lock = getattr(active, "_lock", None)
+    if lock is not None:
+        with lock:
+            active._span_processors = (cost,)  # pyright: ignore[reportAttributeAccessIssue]
+    else:
+        active._span_processors = (cost,)  # pyright: ignore[reportAttributeAccessIssue]
+    # Processors added after install go behind the cost processor as well.
+    setattr(active, "add_span_processor", inner.add_span_processor)  # noqa: B010
+    return cost
+
+
+def _post_instrument() -> None:
+    """``opentelemetry_post_instrument`` entry point: ``install()`` when ``OTEL_COST_ENABLED`` is true."""
+    if os.environ.get(ENV_ENABLED, "").strip().lower() not in ("1", "true", "yes"):
+        return
+    try:
+        install()
+    except Exception:
+        _logger.exception("otel-cost: install() under opentelemetry-instrument failed; spans are not priced")
