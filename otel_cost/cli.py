@@ -17,6 +17,7 @@ from otel_cost import __version__
 COMMAND_MODULES: tuple[str, ...] = (
     "otel_cost.commands.price",
     "otel_cost.commands.serve",
+    "otel_cost.commands.ledger",
 )
 
 
