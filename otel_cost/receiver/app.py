@@ -89,7 +89,7 @@ def load_catalog_for(config: ReceiverConfig) -> PriceCatalog:
     from otel_cost import pricing
 
     if config.catalog:
-        return pricing.load_catalog(config.catalog)
+        return pricing.load_catalog([config.catalog])
     return pricing.default_catalog()
 
 

@@ -1,0 +1,219 @@
+"""Test harness for the receiver: free loopback ports, the receiver as a subprocess, a real Prometheus."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, require_integration
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer 200 within {timeout_s}s")
+        time.sleep(0.1)
+
+
+class ReceiverProcess:
+    """``python -m otel_cost serve`` on free loopback ports, as a real subprocess."""
+
+    def __init__(self, tmp: Path, *extra: str, ledger: Path | None = None, env: dict[str, str] | None = None):
+        self.grpc_port = free_port()
+        self.http_port = free_port()
+        self.prometheus_port = free_port()
+        self.ledger = ledger or tmp / "ledger.sqlite"
+        self.extra = extra
+        self.env = env or {}
+        self.log = tmp / f"receiver-{self.grpc_port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.ready: dict[str, object] = {}
+
+    @property
+    def args(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "otel_cost",
+            "serve",
+            "--grpc-endpoint",
+            f"127.0.0.1:{self.grpc_port}",
+            "--http-endpoint",
+            f"127.0.0.1:{self.http_port}",
+            "--prometheus-endpoint",
+            f"127.0.0.1:{self.prometheus_port}",
+            "--ledger",
+            str(self.ledger),
+            *self.extra,
+        ]
+
+    def start(self, timeout_s: float = 30.0) -> ReceiverProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_COST_")}
+        env.update(self.env)
+        env["PYTHONPATH"] = str(REPO)
+        self._close_files()
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=log, env=env, cwd=REPO)
+        assert self.proc.stdout is not None
+        stdout = self.proc.stdout
+        lines: list[bytes] = []
+        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout_s)
+        if not lines or not lines[0]:
+            self.kill()
+            raise RuntimeError(f"receiver did not start; log:\n{self.log.read_text()}")
+        self.ready = json.loads(lines[0])
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def terminate(self, timeout_s: float = 30.0) -> int:
+        """SIGTERM (graceful drain) and wait; returns the exit code."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout_s)
+        self._close_files()
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self._close_files()
+
+    def _close_files(self) -> None:
+        if self.proc is not None and self.proc.stdout is not None and self.proc.poll() is not None:
+            self.proc.stdout.close()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+@pytest.fixture
+def receiver_factory(tmp_path: Path) -> Iterator[type[ReceiverProcess] | object]:
+    started: list[ReceiverProcess] = []
+
+    def make(*extra: str, ledger: Path | None = None, env: dict[str, str] | None = None) -> ReceiverProcess:
+        receiver = ReceiverProcess(tmp_path, *extra, ledger=ledger, env=env)
+        started.append(receiver)
+        return receiver
+
+    yield make
+    for receiver in started:
+        receiver.kill()
+
+
+class Prometheus:
+    """A real Prometheus server (Debian package) scraping given targets every second."""
+
+    def __init__(self, binary: str, tmp: Path, targets: list[str]) -> None:
+        self.port = free_port()
+        self.dir = tmp / "prometheus"
+        self.dir.mkdir()
+        config = self.dir / "prometheus.yml"
+        config.write_text(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            "scrape_configs:\n  - job_name: otel-cost\n    static_configs:\n"
+            f"      - targets: {json.dumps(targets)}\n"
+        )
+        self.log = self.dir / "prometheus.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [
+                    binary,
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={self.dir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--enable-feature=exemplar-storage",
+                    "--web.console.templates=/nonexistent",
+                    "--web.console.libraries=/nonexistent",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_http(f"http://127.0.0.1:{self.port}/-/ready", 30)
+
+    def query(self, promql: str) -> list[dict[str, object]]:
+        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = json.load(response)
+        assert body["status"] == "success", body
+        return body["data"]["result"]
+
+    def scalar(self, promql: str) -> float | None:
+        result = self.query(promql)
+        return float(result[0]["value"][1]) if result else None  # type: ignore[index]
+
+    def wait_for(self, promql: str, expected: float, timeout_s: float = 30.0) -> float | None:
+        """Poll until ``promql`` returns ``expected`` (to 1e-9) or time out; return the last value."""
+        deadline = time.monotonic() + timeout_s
+        value = None
+        while time.monotonic() < deadline:
+            value = self.scalar(promql)
+            if value is not None and abs(value - expected) < 1e-9:
+                return value
+            time.sleep(0.5)
+        return value
+
+    def exemplars(self, promql: str) -> list[dict[str, object]]:
+        now = time.time()
+        params = urllib.parse.urlencode({"query": promql, "start": now - 600, "end": now + 60})
+        url = f"http://127.0.0.1:{self.port}/api/v1/query_exemplars?{params}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = json.load(response)
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def prometheus_binary() -> str:
+    """Path of the Debian ``prometheus`` binary; skips (fails under CI) when it is missing."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        message = "the prometheus binary is not installed (Debian package 'prometheus'; .ci/run installs it)"
+        if require_integration():
+            pytest.fail(message)
+        pytest.skip(message)
+    return binary

@@ -1,0 +1,90 @@
+"""Build raw OTLP protobuf requests (what a Go/Java SDK or a Collector would send), and an
+in-process receiver on free loopback ports with the real ledger and the embedded catalog."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from otel_cost.ledger import open_ledger
+from otel_cost.pricing import default_catalog
+from otel_cost.receiver.app import Receiver
+from otel_cost.receiver.config import Endpoint, ReceiverConfig
+from otel_cost.receiver.pipeline import LedgerLike
+
+LOOPBACK0 = Endpoint("127.0.0.1", 0)
+
+
+def kv(key: str, value: object) -> KeyValue:
+    out = KeyValue(key=key)
+    if isinstance(value, bool):
+        out.value.bool_value = value
+    elif isinstance(value, int):
+        out.value.int_value = value
+    elif isinstance(value, float):
+        out.value.double_value = value
+    else:
+        out.value.string_value = str(value)
+    return out
+
+
+def chat_attrs(
+    model: str = "gpt-4o", provider: str = "openai", inp: int = 1000, out: int = 200
+) -> dict[str, object]:
+    return {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": provider,
+        "gen_ai.request.model": model,
+        "gen_ai.usage.input_tokens": inp,
+        "gen_ai.usage.output_tokens": out,
+    }
+
+
+def span(
+    n: int, attrs: Mapping[str, object], *, trace_id: bytes | None = None, span_id: bytes | None = None
+) -> Span:
+    """A client span with ids derived from ``n`` (unique per n), started 2025-11-23T00:00:00Z."""
+    start = 1_763_856_000 * 10**9 + n * 10**6
+    return Span(
+        trace_id=trace_id if trace_id is not None else (n + 1).to_bytes(16, "big"),
+        span_id=span_id if span_id is not None else (n + 1).to_bytes(8, "big"),
+        name="chat",
+        kind=Span.SpanKind.SPAN_KIND_CLIENT,
+        start_time_unix_nano=start,
+        end_time_unix_nano=start + 250_000_000,
+        attributes=[kv(k, v) for k, v in attrs.items()],
+    )
+
+
+def request(spans: list[Span], service: str = "checkout") -> ExportTraceServiceRequest:
+    req = ExportTraceServiceRequest()
+    rs = req.resource_spans.add()
+    rs.resource.attributes.append(kv("service.name", service))
+    rs.scope_spans.add().spans.extend(spans)
+    return req
+
+
+@contextmanager
+def running_receiver(
+    tmp: Path, *, ledger: LedgerLike | None = None, **settings: Any
+) -> Iterator[tuple[Receiver, LedgerLike]]:
+    """A started in-process receiver (gRPC, HTTP, Prometheus on free loopback ports)."""
+    config = replace(
+        ReceiverConfig(grpc_endpoint=LOOPBACK0, http_endpoint=LOOPBACK0, prometheus_endpoint=LOOPBACK0),
+        **settings,
+    )
+    store = ledger if ledger is not None else open_ledger(os.fspath(tmp / "ledger.sqlite"))
+    receiver = Receiver(config, ledger=store, catalog=default_catalog())
+    receiver.start()
+    try:
+        yield receiver, store
+    finally:
+        receiver.stop(2.0)

@@ -1,0 +1,251 @@
+"""OTLP/gRPC and OTLP/HTTP behaviour by the spec, on an in-process receiver with the real ledger
+(SQLite) and the embedded catalog. Requests are built as raw protobufs, as a non-Python SDK or a
+Collector sends them, because the Python SDK cannot produce malformed spans.
+
+gpt-4o prices (genai-prices 0.2.3, https://openai.com/api/pricing): $2.50 / 1M input tokens,
+$10.00 / 1M output tokens; 1000 input + 200 output = 0.0025 + 0.0020 = 0.0045 USD.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+import grpc
+import pytest
+from google.protobuf import json_format
+from google.rpc import error_details_pb2, status_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from otel_cost.record import CostRecord
+from tests.receiver.otlp_builders import chat_attrs, request, running_receiver, span
+
+GPT4O_CALL = Decimal("0.0045")
+
+
+def post(
+    port: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/traces",
+        data=body,
+        headers={"Content-Type": content_type, **(headers or {})},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, dict(exc.headers), exc.read()
+
+
+def grpc_export(
+    port: int, req: ExportTraceServiceRequest, metadata: Sequence[tuple[str, str]] = ()
+) -> ExportTraceServiceResponse:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        return trace_service_pb2_grpc.TraceServiceStub(channel).Export(req, timeout=10, metadata=metadata)
+
+
+def total(ledger: object) -> tuple[Decimal, int]:
+    rows = ledger.spend()  # type: ignore[attr-defined]
+    return sum((r.amount for r in rows), Decimal(0)), ledger.count()  # type: ignore[attr-defined]
+
+
+def test_grpc_partial_success_rejects_only_the_malformed_span(tmp_path: Path):
+    with running_receiver(tmp_path) as (receiver, ledger):
+        spans = [span(1, chat_attrs()), span(2, chat_attrs(), span_id=b"\x01" * 7), span(3, chat_attrs())]
+        response = grpc_export(receiver.ports.grpc, request(spans))
+        assert response.partial_success.rejected_spans == 1
+        assert "span_id must be 8 non-zero bytes, got 7 bytes" in response.partial_success.error_message
+        assert total(ledger) == (2 * GPT4O_CALL, 2)
+
+
+def test_http_json_hex_ids_and_partial_success(tmp_path: Path):
+    good = {
+        "traceId": "5b8efff798038103d269b633813fc60c",
+        "spanId": "eee19b7ec3c1b174",
+        "name": "chat gpt-4o",
+        "kind": 3,
+        "startTimeUnixNano": "1763856000000000000",
+        "endTimeUnixNano": "1763856000500000000",
+        "attributes": [
+            {"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
+            for k, v in chat_attrs().items()
+        ],
+        "futureField": {"ignored": True},
+    }
+    bad = {**good, "spanId": "not-hex!", "traceId": "5b8efff798038103d269b633813fc60d"}
+    body = {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": [good, bad]}]}]}
+    with running_receiver(tmp_path) as (receiver, ledger):
+        code, headers, raw = post(receiver.ports.http, json.dumps(body).encode(), "application/json")
+        assert code == 200
+        assert headers["Content-Type"] == "application/json"
+        answer = json.loads(raw)
+        assert answer["partialSuccess"]["rejectedSpans"] == "1"
+        assert total(ledger) == (GPT4O_CALL, 1)
+        stored = list(ledger.calls())  # type: ignore[attr-defined]
+        assert [row.trace_id for row in stored] == ["5b8efff798038103d269b633813fc60c"]
+
+
+def test_garbage_gets_400_and_invalid_argument_and_the_receiver_keeps_serving(tmp_path: Path):
+    with running_receiver(tmp_path) as (receiver, ledger):
+        code, headers, raw = post(receiver.ports.http, b"\xff\x00garbage\x13", "application/x-protobuf")
+        assert code == 400
+        assert "cannot decode" in status_pb2.Status.FromString(raw).message
+        code, _, raw = post(receiver.ports.http, b"{not json", "application/json")
+        assert code == 400
+        assert "not JSON" in json.loads(raw)["message"]
+        with grpc.insecure_channel(f"127.0.0.1:{receiver.ports.grpc}") as channel:
+            raw_export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+            with pytest.raises(grpc.RpcError) as failure:
+                raw_export(b"\xff\x00garbage\x13", timeout=10)
+        assert failure.value.code() is grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+        # Still serving, both ports.
+        assert not grpc_export(receiver.ports.grpc, request([span(1, chat_attrs())])).HasField(
+            "partial_success"
+        )
+        code, _, _ = post(
+            receiver.ports.http,
+            request([span(2, chat_attrs())]).SerializeToString(),
+            "application/x-protobuf",
+        )
+        assert code == 200
+        assert total(ledger) == (2 * GPT4O_CALL, 2)
+
+
+def test_content_type_gzip_and_body_limits(tmp_path: Path):
+    with running_receiver(tmp_path, max_body_bytes=64 * 1024) as (receiver, ledger):
+        port = receiver.ports.http
+        body = request([span(1, chat_attrs())]).SerializeToString()
+        assert post(port, body, "text/plain")[0] == 415
+        assert (
+            post(port, gzip.compress(body), "application/x-protobuf", {"Content-Encoding": "gzip"})[0] == 200
+        )
+        assert total(ledger) == (GPT4O_CALL, 1)
+        # A gzip bomb: 50 KB on the wire, 50 MB once inflated; refused while inflating.
+        bomb = gzip.compress(b"\0" * 50_000_000)
+        assert len(bomb) < 64 * 1024
+        code, _, raw = post(port, bomb, "application/x-protobuf", {"Content-Encoding": "gzip"})
+        assert code == 413
+        assert "decompressed body is over 65536 bytes" in status_pb2.Status.FromString(raw).message
+        assert post(port, b"\0" * 70_000, "application/x-protobuf")[0] == 413
+        assert post(port, b"not gzip", "application/x-protobuf", {"Content-Encoding": "gzip"})[0] == 400
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+            assert json.load(response)["status"] == "ok"
+
+
+class GatedLedger:
+    """The real ledger behind a gate, to hold commits while the test fills the queue (a slow
+    database cannot be produced on demand otherwise)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def append(self, records: Sequence[CostRecord]) -> list[CostRecord]:
+        self.entered.set()
+        self.gate.wait(30)
+        return self.inner.append(records)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.inner.close()  # type: ignore[attr-defined]
+
+
+def test_full_queue_answers_503_retry_after_and_unavailable_with_retry_info(tmp_path: Path):
+    from otel_cost.ledger import open_ledger
+
+    gated = GatedLedger(open_ledger(str(tmp_path / "l.sqlite")))
+    with running_receiver(tmp_path, ledger=gated, queue_size=1, retry_after_s=7) as (receiver, _):
+        http_port, grpc_port = receiver.ports.http, receiver.ports.grpc
+        results: list[int] = []
+        first = threading.Thread(
+            target=lambda: results.append(
+                post(
+                    http_port, request([span(1, chat_attrs())]).SerializeToString(), "application/x-protobuf"
+                )[0]
+            )
+        )
+        first.start()
+        assert gated.entered.wait(10)  # the committer holds request 1
+        second = threading.Thread(
+            target=lambda: results.append(
+                post(
+                    http_port, request([span(2, chat_attrs())]).SerializeToString(), "application/x-protobuf"
+                )[0]
+            )
+        )
+        second.start()
+        while receiver.pipeline is not None and receiver.pipeline.queue_depth < 1:
+            threading.Event().wait(0.01)
+        code, headers, _ = post(
+            http_port, request([span(3, chat_attrs())]).SerializeToString(), "application/x-protobuf"
+        )
+        assert code == 503
+        assert headers["Retry-After"] == "7"
+        with pytest.raises(grpc.RpcError) as failure:
+            grpc_export(grpc_port, request([span(4, chat_attrs())]))
+        error = failure.value
+        assert error.code() is grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+        details = dict(error.trailing_metadata())["grpc-status-details-bin"]  # type: ignore[attr-defined]
+        status = status_pb2.Status.FromString(details)
+        info = error_details_pb2.RetryInfo()
+        assert status.details[0].Unpack(info)
+        assert info.retry_delay.seconds == 7
+        gated.gate.set()
+        first.join(10)
+        second.join(10)
+        assert sorted(results) == [200, 200]
+        assert gated.inner.count() == 2  # type: ignore[attr-defined]
+
+
+def test_bearer_token_on_both_ports(tmp_path: Path):
+    with running_receiver(tmp_path, auth_token="s3cret") as (receiver, ledger):
+        body = request([span(1, chat_attrs())]).SerializeToString()
+        assert post(receiver.ports.http, body, "application/x-protobuf")[0] == 401
+        assert (
+            post(receiver.ports.http, body, "application/x-protobuf", {"Authorization": "Bearer nope"})[0]
+            == 401
+        )
+        with pytest.raises(grpc.RpcError) as failure:
+            grpc_export(receiver.ports.grpc, request([span(2, chat_attrs())]))
+        assert failure.value.code() is grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
+        assert ledger.count() == 0  # type: ignore[attr-defined]
+        assert (
+            post(receiver.ports.http, body, "application/x-protobuf", {"Authorization": "Bearer s3cret"})[0]
+            == 200
+        )
+        grpc_export(
+            receiver.ports.grpc,
+            request([span(2, chat_attrs())]),
+            metadata=[("authorization", "Bearer s3cret")],
+        )
+        assert total(ledger) == (2 * GPT4O_CALL, 2)
+
+
+def test_json_response_for_json_request_is_by_the_spec(tmp_path: Path):
+    with running_receiver(tmp_path) as (receiver, _):
+        body = json_format.MessageToJson(request([span(1, chat_attrs())]))
+        # protobuf's JSON mapping writes base64 ids; OTLP/JSON wants hex: convert as a client would.
+        data = json.loads(body)
+        for s in data["resourceSpans"][0]["scopeSpans"][0]["spans"]:
+            import base64
+
+            s["traceId"] = base64.b64decode(s["traceId"]).hex()
+            s["spanId"] = base64.b64decode(s["spanId"]).hex()
+        code, headers, raw = post(
+            receiver.ports.http, json.dumps(data).encode(), "application/json; charset=utf-8"
+        )
+        assert code == 200
+        assert json.loads(raw) == {}
