@@ -16,8 +16,10 @@ from otel_cost import __version__
 # Subcommand modules, in the order `otel-cost --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "otel_cost.commands.price",
+    "otel_cost.commands.catalog",
     "otel_cost.commands.serve",
     "otel_cost.commands.ledger",
+    "otel_cost.commands.demo",
 )
 
 

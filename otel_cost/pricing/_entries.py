@@ -162,6 +162,17 @@ class Entry:
             self._cache[key] = hit
         return hit
 
+    def interval(self, at_ns: int) -> tuple[int, int] | None:
+        """``[lo, hi)`` in which this entry's prices (for any tier) stay those at ``at_ns``;
+        None when they also depend on the time of day (off-peak prices)."""
+        if self._time_of_day:
+            return None
+        bounds = self._bounds
+        idx = bisect_right(bounds, at_ns)
+        lo = bounds[idx - 1] if idx else -(2**63)
+        hi = bounds[idx] if idx < len(bounds) else 2**63
+        return lo, hi
+
     def _build(self, at_ns: int, tier: str | None, fallback: bool) -> tuple[PriceSet | None, str]:
         merged = dict(self._standard(at_ns))
         ref = ""

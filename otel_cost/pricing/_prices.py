@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from otel_cost.pricing.types import TokenUsage
+from otel_cost.pricing.types import ZERO, TokenUsage
 
 # Catalog price keys (genai-prices naming) -> (our component, tokens per price unit).
 PRICE_KEYS: Mapping[str, tuple[str, int]] = {
@@ -33,9 +33,6 @@ PRICE_KEYS: Mapping[str, tuple[str, int]] = {
     "requests_kcount": ("request", 1_000),
 }
 COMPONENTS: tuple[str, ...] = tuple(component for component, _ in PRICE_KEYS.values())
-
-# Counts above this are not a real call (a corrupt attribute, an overflow): invalid_usage.
-MAX_TOKENS = 10**10
 
 PriceValue = Decimal | tuple[Decimal, tuple[tuple[int, Decimal], ...]]
 """A price per catalog unit: a Decimal, or ``(base, ((threshold, price), ...))`` for tiers."""
@@ -128,96 +125,108 @@ def compile_prices(prices: Mapping[str, PriceValue]) -> PriceSet:
     return base
 
 
-def check_usage(usage: TokenUsage) -> None:
-    """Raise :class:`InvalidUsage` when ``usage`` cannot be a real call."""
-    counts = (
-        usage.input_tokens,
-        usage.output_tokens,
-        usage.cache_read_tokens,
-        usage.cache_write_tokens,
-        usage.cache_write_1h_tokens,
-        usage.reasoning_tokens,
-        usage.input_audio_tokens,
-        usage.output_audio_tokens,
-        usage.input_image_tokens,
-        usage.requests,
-    )
-    for count in counts:
-        if type(count) is not int or count < 0 or count > MAX_TOKENS:
-            raise InvalidUsage(f"token count {count!r} is not a count")
-    if usage.cache_write_1h_tokens > usage.cache_write_tokens:
-        raise InvalidUsage("cache_write_1h_tokens exceed cache_write_tokens")
-    if usage.cache_read_tokens + usage.cache_write_tokens > usage.input_tokens:
-        raise InvalidUsage("cache reads and writes exceed input_tokens")
-    if max(usage.input_audio_tokens, usage.input_image_tokens) > usage.input_tokens:
-        raise InvalidUsage("audio/image input tokens exceed input_tokens")
-    if max(usage.reasoning_tokens, usage.output_audio_tokens) > usage.output_tokens:
-        raise InvalidUsage("reasoning/audio output tokens exceed output_tokens")
+def price_usage(prices: PriceSet, usage: TokenUsage) -> tuple[Decimal, dict[str, Decimal], bool] | None:
+    """``(total, breakdown, complete)`` of ``usage`` at ``prices``; None when it has no tokens.
 
-
-def compute_cost(prices: PriceSet, usage: TokenUsage) -> tuple[Decimal, dict[str, Decimal], bool]:
-    """``(total, breakdown, complete)`` for ``usage`` (already checked) at ``prices``.
-
-    ``complete`` is False when some tokens had no price at all (the result is ``partial``).
-    Components with no tokens are left out of the breakdown.
+    Raises :class:`InvalidUsage` when the counts cannot describe a real call (negative, absurd,
+    or a subset larger than its total). ``complete`` is False when some tokens had no price at
+    all (the result is ``partial``). Components with no tokens are left out of the breakdown.
+    This is the hot path: every count is read once, checks are integer arithmetic.
     """
+    i = usage.input_tokens
+    o = usage.output_tokens
+    cr = usage.cache_read_tokens
+    cw = usage.cache_write_tokens
+    c1 = usage.cache_write_1h_tokens
+    r = usage.reasoning_tokens
+    ia = usage.input_audio_tokens
+    oa = usage.output_audio_tokens
+    ii = usage.input_image_tokens
+    rq = usage.requests
+    try:
+        # Any negative count, or one of 2**34 (~17 billion) or more, leaves bits above 34.
+        bad = (i | o | cr | cw | c1 | r | ia | oa | ii | rq) >> 34
+    except TypeError:
+        raise InvalidUsage("token counts must be integers") from None
+    if bad or cr + cw > i or c1 > cw or ia > i or ii > i or r > o or oa > o:
+        raise InvalidUsage("negative, absurd or inconsistent token counts")
+    if not i and not o:
+        return None
     if prices.tiers:
-        prices = prices.for_input(usage.input_tokens)
+        prices = prices.for_input(i)
     breakdown: dict[str, Decimal] = {}
+    total = ZERO
     complete = True
 
-    rest = usage.input_tokens
-    n = usage.cache_read_tokens
-    if n and prices.cache_read is not None:
-        breakdown["cache_read"] = prices.cache_read * n
-        rest -= n
-    writes = usage.cache_write_tokens
-    if writes:
-        n = usage.cache_write_1h_tokens
-        if n and prices.cache_write_1h is not None:
-            breakdown["cache_write_1h"] = prices.cache_write_1h * n
-            rest -= n
-            writes -= n
-        if writes and prices.cache_write is not None:
-            breakdown["cache_write"] = prices.cache_write * writes
-            rest -= writes
-    n = usage.input_audio_tokens
-    if n and prices.input_audio is not None:
-        breakdown["input_audio"] = prices.input_audio * n
-        rest -= n
-    n = usage.input_image_tokens
-    if n and prices.input_image is not None:
-        breakdown["input_image"] = prices.input_image * n
-        rest -= n
-    if rest < 0:
-        # Audio or image tokens overlapping cache reads: the parts overlap, so the split
-        # cannot be known from these counts (genai-prices rejects it the same way).
-        raise InvalidUsage("priced input components exceed input_tokens")
+    rest = i
+    if cr:
+        p = prices.cache_read
+        if p is not None:
+            breakdown["cache_read"] = x = p * cr
+            total += x
+            rest -= cr
+    if cw:
+        if c1:
+            p = prices.cache_write_1h
+            if p is not None:
+                breakdown["cache_write_1h"] = x = p * c1
+                total += x
+                rest -= c1
+                cw -= c1
+        p = prices.cache_write
+        if cw and p is not None:
+            breakdown["cache_write"] = x = p * cw
+            total += x
+            rest -= cw
+    if ia:
+        p = prices.input_audio
+        if p is not None:
+            breakdown["input_audio"] = x = p * ia
+            total += x
+            rest -= ia
+    if ii:
+        p = prices.input_image
+        if p is not None:
+            breakdown["input_image"] = x = p * ii
+            total += x
+            rest -= ii
     if rest:
-        if prices.input is None:
+        if rest < 0:
+            # Audio/image tokens that are also cache reads: the parts overlap and the split
+            # cannot be known from these counts (genai-prices rejects it the same way).
+            raise InvalidUsage("priced input components exceed input_tokens")
+        p = prices.input
+        if p is None:
             complete = False
         else:
-            breakdown["input"] = prices.input * rest
+            breakdown["input"] = x = p * rest
+            total += x
 
-    rest = usage.output_tokens
-    n = usage.reasoning_tokens
-    if n and prices.reasoning is not None:
-        breakdown["reasoning"] = prices.reasoning * n
-        rest -= n
-    n = usage.output_audio_tokens
-    if n and prices.output_audio is not None:
-        breakdown["output_audio"] = prices.output_audio * n
-        rest -= n
-    if rest < 0:
-        raise InvalidUsage("priced output components exceed output_tokens")
+    rest = o
+    if r:
+        p = prices.reasoning
+        if p is not None:
+            breakdown["reasoning"] = x = p * r
+            total += x
+            rest -= r
+    if oa:
+        p = prices.output_audio
+        if p is not None:
+            breakdown["output_audio"] = x = p * oa
+            total += x
+            rest -= oa
     if rest:
-        if prices.output is None:
+        if rest < 0:
+            raise InvalidUsage("priced output components exceed output_tokens")
+        p = prices.output
+        if p is None:
             complete = False
         else:
-            breakdown["output"] = prices.output * rest
+            breakdown["output"] = x = p * rest
+            total += x
 
-    if prices.request is not None and usage.requests:
-        breakdown["request"] = prices.request * usage.requests
-
-    total = sum(breakdown.values(), Decimal(0))
+    p = prices.request
+    if p is not None and rq:
+        breakdown["request"] = x = p * rq
+        total += x
     return total, breakdown, complete

@@ -20,6 +20,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from threading import Lock
+from typing import cast
 
 from genai_prices import __version__ as genai_prices_version
 
@@ -27,8 +28,9 @@ from otel_cost.pricing._entries import STANDARD_TIERS, Entry
 from otel_cost.pricing._files import ApiRule, CatalogError, CatalogFile, DiscountRule, read_file
 from otel_cost.pricing._genai import GenaiIndex, bundled_providers, load_snapshot
 from otel_cost.pricing._names import normalise_provider
-from otel_cost.pricing._prices import InvalidUsage, check_usage, compute_cost
+from otel_cost.pricing._prices import InvalidUsage, price_usage
 from otel_cost.pricing._resolve import Resolved, Resolver
+from otel_cost.pricing._result import Slot, make_result
 from otel_cost.pricing.types import CostResult, TokenUsage, unpriced
 
 __all__ = ("CatalogError", "PriceCatalog", "default_catalog", "load_catalog")
@@ -78,6 +80,7 @@ class PriceCatalog:
         self._apis: list[ApiRule] = [a for f in files for a in f.apis]
         self._api_cache: dict[tuple[str, str, str], tuple[ApiRule, ...]] = {}
         self._resolved: dict[tuple[str | None, str], Resolved | str] = {}
+        self._slots: dict[tuple[str | None, str | None, str | None], Slot] = {}
         self._lock = Lock()
 
     # -- models ---------------------------------------------------------------------------
@@ -117,71 +120,94 @@ class PriceCatalog:
         ``batch``, ``flex``, ``priority`` or ``default``/None; ``attribution`` selects
         negotiated discounts (e.g. ``{"project": "search"}``)."""
         try:
-            return self._price_tokens(model, usage, provider, at, service_tier, attribution)
+            at_ns = at if type(at) is int else to_ns(at)
+            slot = self._slots.get((provider, model, service_tier))
+            if slot is None or not slot.lo <= at_ns < slot.hi:
+                found = self._slot(model, provider, at_ns, service_tier)
+                if type(found) is str:
+                    return unpriced(found, provider=normalise_provider(provider), model=model)
+                slot = cast(Slot, found)
+            if usage is None:
+                return unpriced("no_usage", provider=slot.provider, model=slot.model)
+            try:
+                priced = price_usage(slot.prices, usage)
+            except InvalidUsage:
+                return unpriced("invalid_usage", provider=slot.provider, model=slot.model)
+            if priced is None:
+                return unpriced("no_usage", provider=slot.provider, model=slot.model)
+            total, breakdown, complete = priced
+            price_ref = slot.price_ref
+            if slot.discounts:
+                for rule in slot.discounts:
+                    if rule.constraint.active(at_ns) and _attribution_matches(rule.when, attribution):
+                        factor = rule.multiplier
+                        breakdown = {k: v * factor for k, v in breakdown.items()}
+                        total *= factor
+                        price_ref = f"{slot.ref}+discount:{rule.id}@{self.version}"
+                        break
+            if complete:
+                return make_result(
+                    "priced",
+                    total,
+                    slot.currency,
+                    breakdown,
+                    None,
+                    price_ref,
+                    slot.provider,
+                    slot.model,
+                )
+            return make_result(
+                "partial",
+                total,
+                slot.currency,
+                breakdown,
+                "no_price_component",
+                price_ref,
+                slot.provider,
+                slot.model,
+            )
         except Exception:  # a pricing bug must never break the host application
             _logger.exception("otel-cost: pricing %r (provider %r) failed", model, provider)
             return unpriced("internal_error", provider=provider, model=model)
 
-    def _price_tokens(  # noqa: PLR0917 - hot path, positional on purpose
-        self,
-        model: str | None,
-        usage: TokenUsage | None,
-        provider: str | None,
-        at: datetime | int | None,
-        service_tier: str | None,
-        attribution: Mapping[str, str] | None,
-    ) -> CostResult:
-        if usage is None:
-            return unpriced("no_usage", provider=provider, model=model)
+    def _slot(
+        self, model: str | None, provider: str | None, at_ns: int, service_tier: str | None
+    ) -> Slot | str:
+        """Resolve and look up prices (the slow path); cache the slot when it can be reused."""
         if not model:
-            return unpriced("unknown_model", provider=provider, model=model)
-        resolved = self._resolved.get((provider, model))
-        if resolved is None:
-            resolved = self.resolve(model, provider)
-        if type(resolved) is str:
-            return unpriced(resolved, provider=normalise_provider(provider), model=model)
-        assert isinstance(resolved, Resolved)
+            return "unknown_model"
+        resolved = self.resolve(model, provider)
+        if isinstance(resolved, str):
+            return resolved
         entry = resolved.entry
-        try:
-            check_usage(usage)
-        except InvalidUsage:
-            return unpriced("invalid_usage", provider=resolved.provider, model=entry.model)
-        if not usage.input_tokens and not usage.output_tokens:
-            return unpriced("no_usage", provider=resolved.provider, model=entry.model)
-        at_ns = at if type(at) is int else to_ns(at)
-        tier = service_tier
-        if tier is not None:
-            tier = tier.lower()
-            if tier in STANDARD_TIERS:
-                tier = None
-        prices, ref = entry.prices(at_ns, tier, resolved.fallback)
+        tier = service_tier.lower() if service_tier is not None else None
+        if tier in STANDARD_TIERS:
+            tier = None
+        prices, suffix = entry.prices(at_ns, tier, resolved.fallback)
         if prices is None:
-            return unpriced("no_price", provider=resolved.provider, model=entry.model)
-        try:
-            total, breakdown, complete = compute_cost(prices, usage)
-        except InvalidUsage:
-            return unpriced("invalid_usage", provider=resolved.provider, model=entry.model)
+            return "no_price"
         discounts = self._entry_discounts.get(entry.id)
         if discounts is None:
             discounts = self._discounts_for(entry)
-        if discounts:
-            for rule in discounts:
-                if rule.constraint.active(at_ns) and _attribution_matches(rule.when, attribution):
-                    factor = rule.multiplier
-                    breakdown = {k: v * factor for k, v in breakdown.items()}
-                    total = total * factor
-                    ref += f"+discount:{rule.id}"
-                    break
-        return CostResult(
-            status="priced" if complete else "partial",
-            amount=total,
-            currency=entry.currency,
-            breakdown=breakdown,
-            reason=None if complete else "no_price_component",
-            price_ref=f"{entry.id}{ref}@{self.version}",
-            provider=resolved.provider,
-            model=entry.model,
+        interval = entry.interval(at_ns)
+        lo, hi = interval if interval is not None else (at_ns, at_ns)  # empty: never reused
+        slot = Slot(
+            lo,
+            hi,
+            prices,
+            entry.currency,
+            entry.id + suffix,
+            resolved.provider,
+            entry.model,
+            discounts,
+            self.version,
         )
+        if interval is not None:
+            with self._lock:
+                if len(self._slots) >= _RESOLVE_CACHE_MAX:
+                    self._slots.clear()
+                self._slots[(provider, model, service_tier)] = slot
+        return slot
 
     def _discounts_for(self, entry: Entry) -> tuple[DiscountRule, ...]:
         found = tuple(
