@@ -1,0 +1,84 @@
+"""``otel-cost demo [--ledger PATH]``: the whole path offline, no API keys.
+
+An agent answers three users with the real ``openai`` SDK (recorded responses replayed on
+loopback) and a paid weather API tool; an indexer embeds a text. The spans are priced by
+``CostSpanProcessor``, sent over OTLP to an otel-cost receiver that writes the ledger and the
+cost metrics, and the command ends by printing spend by project and model from the ledger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, TextIO
+
+_MONEY = "{:.8f}"
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``demo`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "demo",
+        help="run an offline demo: agent, tool, paid API -> processor -> receiver -> ledger",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--ledger",
+        default=None,
+        metavar="PATH",
+        help="SQLite ledger file the demo's receiver writes (default: a temporary file, removed after)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _label(key: tuple[str | None, ...]) -> tuple[str, str]:
+    """(project, what was paid for): the model, or for an API call the catalog entry that priced
+    it (a price reference is ``<entry id>@<catalog version>``)."""
+    project, kind, model, price_ref = key
+    what = model
+    if kind == "http" and not model and price_ref:
+        what = f"{price_ref.split('@', 1)[0]} (per call)"
+    return project or "(unattributed)", what or "(unknown model)"
+
+
+def print_report(result: Any, out: TextIO) -> None:
+    """The demo's closing table: this run's spend by project and model, from the ledger."""
+    rows = [(*_label(r.key), r.calls, r.amount, r.currency) for r in result.rows]
+    width = max([len(p) for p, *_ in rows] + [len("project")])
+    mwidth = max([len(m) for _, m, *_ in rows] + [len("model")])
+    print(f"\nSpend by project and model (ledger: {result.ledger})", file=out)
+    print(f"  {'project':<{width}}  {'model':<{mwidth}}  {'calls':>5}  {'spend':>12}", file=out)
+    for project, model, calls, amount, currency in rows:
+        print(
+            f"  {project:<{width}}  {model:<{mwidth}}  {calls:>5}  {_MONEY.format(amount):>12} {currency}",
+            file=out,
+        )
+    total = _MONEY.format(result.total)
+    print(f"  {'total':<{width}}  {'':<{mwidth}}  {result.calls:>5}  {total:>12} USD", file=out)
+    agrees = abs(result.metric_total - float(result.total)) < 1e-9
+    print(
+        f"\nReceiver metric cost_spend_USD_total: {_MONEY.format(result.metric_total)} USD"
+        f" ({'matches' if agrees else 'DIFFERS FROM'} the ledger)",
+        file=out,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``otel-cost demo``."""
+    from otel_cost.demo import run_demo
+
+    out = sys.stdout
+    print(
+        "otel-cost demo: 3 agent runs (2 LLM calls + 2 paid weather-API calls each) and 1 embedding,",
+        file=out,
+    )
+    print("priced by CostSpanProcessor, sent over OTLP to an otel-cost receiver on loopback ...", file=out)
+    try:
+        result = run_demo(args.ledger)
+    except Exception as exc:
+        print(f"otel-cost demo: failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"\nAgent's last answer: {result.answer}", file=out)
+    print_report(result, out)
+    return 0
