@@ -8,6 +8,7 @@ $10.00 / 1M output tokens; 1000 input + 200 output = 0.0025 + 0.0020 = 0.0045 US
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import threading
@@ -100,7 +101,7 @@ def test_http_json_hex_ids_and_partial_success(tmp_path: Path):
 
 def test_garbage_gets_400_and_invalid_argument_and_the_receiver_keeps_serving(tmp_path: Path):
     with running_receiver(tmp_path) as (receiver, ledger):
-        code, headers, raw = post(receiver.ports.http, b"\xff\x00garbage\x13", "application/x-protobuf")
+        code, _headers, raw = post(receiver.ports.http, b"\xff\x00garbage\x13", "application/x-protobuf")
         assert code == 400
         assert "cannot decode" in status_pb2.Status.FromString(raw).message
         code, _, raw = post(receiver.ports.http, b"{not json", "application/json")
@@ -240,11 +241,9 @@ def test_json_response_for_json_request_is_by_the_spec(tmp_path: Path):
         # protobuf's JSON mapping writes base64 ids; OTLP/JSON wants hex: convert as a client would.
         data = json.loads(body)
         for s in data["resourceSpans"][0]["scopeSpans"][0]["spans"]:
-            import base64
-
             s["traceId"] = base64.b64decode(s["traceId"]).hex()
             s["spanId"] = base64.b64decode(s["spanId"]).hex()
-        code, headers, raw = post(
+        code, _headers, raw = post(
             receiver.ports.http, json.dumps(data).encode(), "application/json; charset=utf-8"
         )
         assert code == 200

@@ -1,0 +1,279 @@
+"""Receiver throughput: decode + price + aggregate + ledger, against a count-only gRPC receiver.
+
+Both servers get the same load in the same run: pre-serialised OTLP ``ExportTraceServiceRequest``s
+of realistic gen_ai client spans (unique ids, so the ledger stores every span), sent over gRPC by
+a client process with several concurrent streams. The count-only receiver is the generated
+``TraceServiceServicer`` that decodes each request and counts its spans: the floor any Python
+OTLP receiver pays. ``otel-cost serve`` runs as a real subprocess (SQLite ledger in WAL mode,
+Prometheus endpoint on, metrics recorded for every span).
+
+On a machine with 2+ cores the servers are pinned to core 0 and the load generator to core 1
+("one core"); ``--workers 2`` runs unpinned. Medians of ``--rounds`` rounds.
+
+    python benchmarks/bench_receiver.py [--rounds 5] [--requests 40] [--spans 500] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent import futures
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import grpc  # noqa: E402
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc  # noqa: E402
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue  # noqa: E402
+from opentelemetry.proto.trace.v1.trace_pb2 import Span  # noqa: E402
+
+EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+MODELS = (("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-20250514"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _kv(key: str, value: object) -> KeyValue:
+    out = KeyValue(key=key)
+    if isinstance(value, int):
+        out.value.int_value = value
+    else:
+        out.value.string_value = str(value)
+    return out
+
+
+def build_requests(round_no: int, count: int, spans_per_request: int) -> list[bytes]:
+    """Serialised requests of gen_ai client spans, ids unique across rounds."""
+    out: list[bytes] = []
+    for r in range(count):
+        req = ExportTraceServiceRequest()
+        rs = req.resource_spans.add()
+        rs.resource.attributes.extend(
+            [_kv("service.name", f"svc-{r % 4}"), _kv("service.version", "1.2.3"), _kv("host.name", "node-7")]
+        )
+        scope = rs.scope_spans.add()
+        scope.scope.name = "opentelemetry.instrumentation.openai_v2"
+        for i in range(spans_per_request):
+            n = ((round_no * count + r) * spans_per_request + i) + 1
+            provider, model = MODELS[i % len(MODELS)]
+            start = 1_763_856_000 * 10**9 + n * 1000
+            scope.spans.append(
+                Span(
+                    trace_id=n.to_bytes(16, "big"),
+                    span_id=n.to_bytes(8, "big"),
+                    parent_span_id=(n + 7).to_bytes(8, "big"),
+                    name=f"chat {model}",
+                    kind=Span.SpanKind.SPAN_KIND_CLIENT,
+                    start_time_unix_nano=start,
+                    end_time_unix_nano=start + 420_000_000,
+                    attributes=[
+                        _kv("gen_ai.operation.name", "chat"),
+                        _kv("gen_ai.provider.name", provider),
+                        _kv("gen_ai.request.model", model),
+                        _kv("gen_ai.response.model", model),
+                        _kv("gen_ai.response.id", f"chatcmpl-{n}"),
+                        _kv("gen_ai.response.finish_reasons", "stop"),
+                        _kv("gen_ai.usage.input_tokens", 1000 + i),
+                        _kv("gen_ai.usage.output_tokens", 200 + i % 50),
+                        _kv("gen_ai.request.temperature", "0.2"),
+                        _kv("server.address", "api.openai.com"),
+                        _kv("server.port", 443),
+                        _kv("user.id", f"u-{i % 100}"),
+                        _kv("cost.attribution.project", f"p-{i % 5}"),
+                    ],
+                )
+            )
+        out.append(req.SerializeToString())
+    return out
+
+
+class CountOnly(trace_service_pb2_grpc.TraceServiceServicer):
+    """Decode and count: the least a Python OTLP receiver does."""
+
+    def __init__(self) -> None:
+        self.spans = 0
+        self.lock = threading.Lock()
+
+    def Export(self, request: ExportTraceServiceRequest, context: object) -> ExportTraceServiceResponse:  # noqa: N802
+        n = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+        with self.lock:
+            self.spans += n
+        return ExportTraceServiceResponse()
+
+
+def serve_count_only(port: int) -> None:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=[("grpc.so_reuseport", 0)])
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(CountOnly(), server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    print("ready", flush=True)
+    server.wait_for_termination()
+
+
+def send(port: int, payloads: list[bytes], concurrency: int) -> float:
+    """Send every payload (each until acknowledged); return the seconds taken."""
+    with grpc.insecure_channel(
+        f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 64 << 20)]
+    ) as ch:
+        call = ch.unary_unary(EXPORT)
+        grpc.channel_ready_future(ch).result(timeout=20)
+        todo = list(payloads)
+        lock = threading.Lock()
+
+        def worker() -> None:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    body = todo.pop()
+                while True:
+                    try:
+                        call(body, timeout=60)
+                        break
+                    except grpc.RpcError as exc:
+                        if exc.code() is not grpc.StatusCode.UNAVAILABLE:  # type: ignore[attr-defined]
+                            raise
+                        time.sleep(0.05)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return time.perf_counter() - started
+
+
+def _pin(cpu: int) -> None:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {cpu})
+
+
+def start_count_only(port: int, pin: bool) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--count-only-server", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=(lambda: _pin(0)) if pin else None,  # noqa: PLW1509
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    return proc
+
+
+def start_otel_cost(port: int, tmp: Path, workers: int, pin: bool) -> subprocess.Popen[str]:
+    ledger = tmp / f"ledger-{port}.sqlite"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_COST_")}
+    env["PYTHONPATH"] = str(REPO)
+    env["OTEL_COST_LOG_LEVEL"] = "WARNING"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "otel_cost",
+            "serve",
+            "--grpc-endpoint",
+            f"127.0.0.1:{port}",
+            "--http-endpoint",
+            "off",
+            "--prometheus-endpoint",
+            f"127.0.0.1:{free_port()}",
+            "--ledger",
+            str(ledger),
+            "--workers",
+            str(workers),
+            "--queue-size",
+            "256",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=(lambda: _pin(0)) if pin else None,  # noqa: PLW1509
+    )
+    assert proc.stdout is not None
+    for _ in range(workers):
+        json.loads(proc.stdout.readline())
+    return proc
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--spans", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--count-only-server", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.count_only_server is not None:
+        serve_count_only(args.count_only_server)
+        return 0
+    pin = (os.cpu_count() or 1) >= 2
+    total_spans = args.requests * args.spans
+    rates: dict[str, list[float]] = {"count-only": [], "otel-cost": [], "otel-cost --workers 2": []}
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        count_port, cost_port, multi_port = free_port(), free_port(), free_port()
+        servers = {
+            "count-only": start_count_only(count_port, pin),
+            "otel-cost": start_otel_cost(cost_port, tmp, 1, pin),
+            "otel-cost --workers 2": start_otel_cost(multi_port, tmp, 2, False),
+        }
+        ports = {"count-only": count_port, "otel-cost": cost_port, "otel-cost --workers 2": multi_port}
+        try:
+            if pin:
+                _pin(1)
+            # Warm-up: catalogs, caches, connections.
+            for name, port in ports.items():
+                send(port, build_requests(10_000 + len(name), 2, args.spans), 2)
+            for round_no in range(args.rounds):
+                for i, (name, port) in enumerate(ports.items()):
+                    payloads = build_requests(round_no * 3 + i, args.requests, args.spans)
+                    seconds = send(port, payloads, args.concurrency)
+                    rates[name].append(total_spans / seconds)
+        finally:
+            for proc in servers.values():
+                stop(proc)
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    base = medians["count-only"]
+    print(
+        f"{args.rounds} rounds x {args.requests} requests x {args.spans} spans, concurrency {args.concurrency}"
+    )
+    print(f"{'server':<24} {'median spans/s':>15} {'vs count-only':>14}   all rounds")
+    for name, value in medians.items():
+        rounds = ", ".join(f"{v:,.0f}" for v in rates[name])
+        print(f"{name:<24} {value:>15,.0f} {value / base:>13.0%}   {rounds}")
+    gain = medians["otel-cost --workers 2"] / medians["otel-cost"]
+    print(f"--workers 2 gain over 1 worker: {gain:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

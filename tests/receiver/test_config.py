@@ -1,0 +1,85 @@
+"""Settings: flag, then OTEL_COST_* env var, then the --config file, then the default; bad values
+fail at start naming where they came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from otel_cost.cli import main
+from otel_cost.receiver.config import ConfigError, Endpoint, ReceiverConfig, load_config, parse_endpoint
+
+
+def test_zero_config_defaults():
+    config = load_config({}, environ={})
+    assert config == ReceiverConfig()
+    assert config.grpc_endpoint == Endpoint("0.0.0.0", 4317)
+    assert config.http_endpoint == Endpoint("0.0.0.0", 4318)
+    assert config.prometheus_endpoint == Endpoint("0.0.0.0", 9464)
+    assert config.ledger == "otel-cost-ledger.sqlite"
+    assert config.workers == 1
+
+
+def test_precedence_flag_env_file_default(tmp_path: Path):
+    file = tmp_path / "otel-cost.yaml"
+    file.write_text(
+        "grpc-endpoint: 127.0.0.1:1111\nhttp_endpoint: 127.0.0.1:2222\nledger: from-file.sqlite\n"
+        "dimension-keys: [project, tenant]\nforward-traces: null\n"
+    )
+    env = {"OTEL_COST_HTTP_ENDPOINT": "127.0.0.1:3333", "OTEL_COST_LEDGER": "from-env.sqlite"}
+    config = load_config({"ledger": "from-flag.sqlite"}, config_file=str(file), environ=env)
+    assert config.ledger == "from-flag.sqlite"  # flag beats env and file
+    assert config.http_endpoint == Endpoint("127.0.0.1", 3333)  # env beats file
+    assert config.grpc_endpoint == Endpoint("127.0.0.1", 1111)  # file beats default
+    assert config.dimension_keys == ("project", "tenant")
+    assert config.forward_traces is None
+    assert config.prometheus_endpoint == Endpoint("0.0.0.0", 9464)  # default
+    # The file can also come from OTEL_COST_CONFIG.
+    assert load_config({}, environ={"OTEL_COST_CONFIG": str(file)}).ledger == "from-file.sqlite"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("grpc-endpoint: nowhere\n", "key 'grpc-endpoint': expected HOST:PORT, got 'nowhere'"),
+        ("workers: 0\n", "key 'workers': must be >= 1, got 0"),
+        ("forward-traces: ftp://x\n", "key 'forward-traces': expected an http(s):// or grpc(s):// URL"),
+        ("grpc-endpont: 1.2.3.4:5\n", "key 'grpc-endpont': unknown setting"),
+        ("- a list\n", "expected a mapping of settings"),
+        ("ledger: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_bad_config_file_names_file_key_and_reason(tmp_path: Path, text: str, message: str):
+    file = tmp_path / "bad.yaml"
+    file.write_text(text)
+    with pytest.raises(ConfigError) as failure:
+        load_config({}, config_file=str(file), environ={})
+    assert str(failure.value).startswith(f"{file}: ")
+    assert message in str(failure.value)
+
+
+def test_bad_env_and_flag_values_name_their_source():
+    with pytest.raises(ConfigError, match=r"^OTEL_COST_WORKERS: invalid literal"):
+        load_config({}, environ={"OTEL_COST_WORKERS": "many"})
+    with pytest.raises(ConfigError, match=r"^--prometheus-endpoint: port 70000 is out of range"):
+        load_config({"prometheus_endpoint": "0.0.0.0:70000"}, environ={})
+    with pytest.raises(ConfigError, match="tls-cert and tls-key must be given together"):
+        load_config({"tls_cert": __file__}, environ={})
+    with pytest.raises(ConfigError, match="catalog: no such file"):
+        load_config({"catalog": "/nonexistent/catalog.yaml"}, environ={})
+
+
+def test_endpoints_parse_ipv6_and_off():
+    assert parse_endpoint("[::1]:4317") == Endpoint("::1", 4317)
+    assert str(Endpoint("::1", 4317)) == "[::1]:4317"
+    assert parse_endpoint(":4318") == Endpoint("0.0.0.0", 4318)
+    assert parse_endpoint("off") is None
+
+
+def test_cli_reports_config_errors_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    file = tmp_path / "bad.yaml"
+    file.write_text("queue-size: -3\n")
+    assert main(["serve", "--config", str(file)]) == 2
+    err = capsys.readouterr().err
+    assert f"configuration error: {file}: key 'queue-size': must be >= 1, got -3" in err

@@ -1,0 +1,166 @@
+"""Forwarding enriched traces, and spans the SDK processor already priced.
+
+The downstream "Tempo" is a real OTLP/HTTP endpoint: a second otel-cost receiver, or a loopback
+HTTP server that keeps the bodies it receives so the test can decode them.
+
+gpt-4o (genai-prices 0.2.3, https://openai.com/api/pricing): $2.50 / 1M input, $10.00 / 1M
+output; 1000 input + 200 output tokens = 0.0025 + 0.0020 = 0.0045 USD.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from otel_cost.receiver.forward import Forwarder, http_sender
+from otel_cost.receiver.spans import any_value
+from tests.receiver.otlp_builders import chat_attrs, request, running_receiver, span
+
+
+class Sink(ThreadingHTTPServer):
+    """Loopback OTLP/HTTP endpoint that stores request bodies; answers 503 ``fail_first`` times."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.bodies: list[bytes] = []
+        self.fail_first = fail_first
+        self.received = threading.Event()
+        super().__init__(("127.0.0.1", 0), _SinkHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _SinkHandler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+    def do_POST(self) -> None:
+        server = self.server
+        assert isinstance(server, Sink)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if server.fail_first > 0:
+            server.fail_first -= 1
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        assert self.path == "/v1/traces"
+        server.bodies.append(body)
+        server.received.set()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def attributes_of(body: bytes) -> list[dict[str, object]]:
+    req = ExportTraceServiceRequest.FromString(body)
+    return [
+        {kv.key: any_value(kv.value) for kv in s.attributes}
+        for rs in req.resource_spans
+        for ss in rs.scope_spans
+        for s in ss.spans
+    ]
+
+
+def test_forwarded_spans_carry_cost_and_malformed_spans_are_not_forwarded(tmp_path: Path):
+    sink = Sink(fail_first=2)  # two retryable failures first: the forwarder retries
+    try:
+        with running_receiver(tmp_path, forward_traces=sink.url) as (receiver, _):
+            tool = span(3, {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search"})
+            bad = span(4, chat_attrs(), trace_id=b"\x00" * 16)
+            with grpc.insecure_channel(f"127.0.0.1:{receiver.ports.grpc}") as channel:
+                answer = trace_service_pb2_grpc.TraceServiceStub(channel).Export(
+                    request([span(1, chat_attrs()), tool, bad]), timeout=10
+                )
+            assert answer.partial_success.rejected_spans == 1
+            assert sink.received.wait(15)
+        forwarded = attributes_of(sink.bodies[0])
+        assert len(forwarded) == 2  # the malformed span is not forwarded
+        chat, tool_attrs = forwarded
+        assert chat["cost.amount"] == 0.0045
+        assert chat["cost.currency"] == "USD"
+        assert chat["cost.status"] == "priced"
+        assert chat["gen_ai.usage.cost.amount"] == 0.0045
+        assert chat["cost.breakdown.input"] == 0.0025
+        assert chat["cost.breakdown.output"] == 0.002
+        assert str(chat["cost.price.ref"]).startswith("openai/gpt-4o@")
+        assert chat["cost.attribution.service"] == "checkout"
+        assert chat["gen_ai.usage.input_tokens"] == 1000  # original attributes kept
+        assert not any(key.startswith("cost.") for key in tool_attrs)  # tool spans cost nothing
+    finally:
+        sink.shutdown()
+        sink.server_close()
+
+
+def test_spans_priced_upstream_keep_their_cost_through_a_chain_of_receivers(tmp_path: Path):
+    """Edge receiver prices and forwards to a central receiver; the central one keeps the edge's
+    cost and attribution instead of pricing again (a custom catalog at the edge would otherwise be
+    lost). A span the SDK processor priced (cost.status present) is kept as is at the edge too."""
+    (tmp_path / "central").mkdir()
+    (tmp_path / "edge").mkdir()
+    with running_receiver(tmp_path / "central") as (central, central_ledger):
+        url = f"http://127.0.0.1:{central.ports.http}"
+        with running_receiver(tmp_path / "edge", forward_traces=url) as (edge, edge_ledger):
+            sdk_priced = span(
+                2,
+                {
+                    **chat_attrs(),
+                    "cost.status": "priced",
+                    "cost.amount": 0.125,
+                    "cost.currency": "USD",
+                    "cost.source": "local",
+                    "cost.price.ref": "custom/gpt-4o@2",
+                    "cost.attribution.project": "search",
+                },
+            )
+            with grpc.insecure_channel(f"127.0.0.1:{edge.ports.grpc}") as channel:
+                trace_service_pb2_grpc.TraceServiceStub(channel).Export(
+                    request([span(1, chat_attrs()), sdk_priced]), timeout=10
+                )
+            deadline = time.monotonic() + 15
+            while central_ledger.count() < 2 and time.monotonic() < deadline:  # type: ignore[attr-defined]
+                time.sleep(0.1)
+            edge_rows = {row.span_id: row for row in edge_ledger.calls()}  # type: ignore[attr-defined]
+        central_rows = {row.span_id: row for row in central_ledger.calls()}  # type: ignore[attr-defined]
+    assert set(central_rows) == set(edge_rows) == {"0000000000000002", "0000000000000003"}
+    for rows in (edge_rows, central_rows):
+        assert rows["0000000000000002"].amount == Decimal("0.0045")
+        assert rows["0000000000000003"].amount == Decimal("0.125")
+        assert rows["0000000000000003"].price_ref == "custom/gpt-4o@2"
+        assert rows["0000000000000003"].attribution == {"project": "search"}
+
+
+def test_forwarder_drops_oldest_when_full_and_gives_up_after_retries():
+    sent: list[bytes] = []
+    gate = threading.Event()
+
+    def slow(payload: bytes) -> None:
+        gate.wait(10)
+        sent.append(payload)
+
+    forwarder = Forwarder(slow, max_queue=2)
+    for i in range(5):
+        forwarder.submit(bytes([i]))
+    # One is in flight (0 or none yet), the queue keeps the newest two.
+    gate.set()
+    assert forwarder.flush(10)
+    forwarder.close(5)
+    assert sent[-2:] == [b"\x03", b"\x04"]
+    assert forwarder.dropped == 5 - len(sent)
+
+    refused = Forwarder(http_sender("http://127.0.0.1:9/"), max_attempts=2, initial_backoff_s=0.01)
+    refused.submit(b"x")
+    assert refused.flush(10)
+    refused.close(5)
+    assert refused.dropped == 1 and refused.sent == 0

@@ -1,0 +1,155 @@
+"""Operations, on the receiver as a subprocess: TLS with bearer-token auth on both ports (real SDK
+exporters), ``--workers 2`` sharing the ports, graceful shutdown draining in-flight work.
+
+gpt-4o (genai-prices 0.2.3, https://openai.com/api/pricing): $2.50 / 1M input, $10.00 / 1M
+output; 1000 input + 200 output tokens = 0.0025 + 0.0020 = 0.0045 USD per call.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import grpc
+import pytest
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+from opentelemetry.sdk.trace.export import SpanExportResult
+
+from tests.receiver.harness import ReceiverProcess
+from tests.receiver.test_integration import ledger_total, record_spans
+
+CALL = Decimal("0.0045")
+
+
+@pytest.fixture
+def receivers(tmp_path: Path) -> Iterator[list[ReceiverProcess]]:
+    started: list[ReceiverProcess] = []
+    yield started
+    for receiver in started:
+        receiver.kill()
+
+
+def self_signed(tmp: Path) -> tuple[Path, Path]:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed (needed to make a test certificate)")
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_tls_and_bearer_token_on_both_ports(
+    tmp_path: Path,
+    receivers: list[ReceiverProcess],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+):
+    # requests lets REQUESTS_CA_BUNDLE override the exporter's certificate_file (session.verify).
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    cert, key = self_signed(tmp_path)
+    receiver = ReceiverProcess(
+        tmp_path, "--tls-cert", str(cert), "--tls-key", str(key), env={"OTEL_COST_AUTH_TOKEN": "t0ken"}
+    )
+    receivers.append(receiver)
+    receiver.start()
+    spans = record_spans("tls", [("openai", "gpt-4o", 1000, 200)] * 2)
+    credentials = grpc.ssl_channel_credentials(cert.read_bytes())
+    grpc_ok = GrpcSpanExporter(
+        endpoint=f"127.0.0.1:{receiver.grpc_port}",
+        credentials=credentials,
+        headers={"authorization": "Bearer t0ken"},
+        timeout=10,
+    )
+    http_ok = HttpSpanExporter(
+        endpoint=f"https://127.0.0.1:{receiver.http_port}/v1/traces",
+        certificate_file=str(cert),
+        headers={"Authorization": "Bearer t0ken"},
+        timeout=10,
+    )
+    http_no_token = HttpSpanExporter(
+        endpoint=f"https://127.0.0.1:{receiver.http_port}/v1/traces", certificate_file=str(cert), timeout=3
+    )
+    with caplog.at_level("ERROR"):
+        assert http_no_token.export(spans) is SpanExportResult.FAILURE  # 401 is not retryable
+    assert "401" in caplog.text
+    assert ledger_total(receiver.ledger) == (Decimal(0), 0)
+    assert grpc_ok.export(spans[:1]) is SpanExportResult.SUCCESS
+    assert http_ok.export(spans) is SpanExportResult.SUCCESS
+    # Two calls (the agent span costs nothing), one sent twice: 2 * 0.0045 = 0.009.
+    assert ledger_total(receiver.ledger) == (2 * CALL, 2)
+    for exporter in (grpc_ok, http_ok, http_no_token):
+        exporter.shutdown()
+    assert receiver.terminate() == 0
+
+
+def test_two_workers_share_the_ports_with_their_own_instance_ids(
+    tmp_path: Path, receivers: list[ReceiverProcess]
+):
+    receiver = ReceiverProcess(tmp_path, "--workers", "2")
+    receivers.append(receiver)
+    receiver.start()
+    assert receiver.proc is not None and receiver.proc.stdout is not None
+    second = json.loads(receiver.proc.stdout.readline())
+    first = receiver.ready
+    assert first["grpc"] == second["grpc"] == receiver.grpc_port
+    assert first["service.instance.id"] != second["service.instance.id"]
+    assert {first["prometheus"], second["prometheus"]} == {
+        receiver.prometheus_port,
+        receiver.prometheus_port + 1,
+    }
+    exporters = [
+        HttpSpanExporter(endpoint=f"http://127.0.0.1:{receiver.http_port}/v1/traces", timeout=10),
+        GrpcSpanExporter(endpoint=f"127.0.0.1:{receiver.grpc_port}", insecure=True, timeout=10),
+    ]
+    batches = [record_spans(f"w{i}", [("openai", "gpt-4o", 1000, 200)] * 5) for i in range(20)]
+    failures: list[object] = []
+
+    def send(exporter: HttpSpanExporter | GrpcSpanExporter, part: list[int]) -> None:
+        for i in part:
+            if exporter.export(batches[i]) is not SpanExportResult.SUCCESS:
+                failures.append(i)
+
+    threads = [threading.Thread(target=send, args=(exporters[k], list(range(k, 20, 2)))) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    # 20 batches * 5 calls * 0.0045 = 0.45 USD, 100 calls.
+    assert ledger_total(receiver.ledger) == (Decimal("0.45"), 100)
+    for exporter in exporters:
+        exporter.shutdown()
+    assert receiver.terminate() == 0
+
+
+def test_sigterm_drains_in_flight_exports(tmp_path: Path, receivers: list[ReceiverProcess]):
+    receiver = ReceiverProcess(tmp_path)
+    receivers.append(receiver)
+    receiver.start()
+    batches = [record_spans("drain", [("openai", "gpt-4o", 1000, 200)] * 50) for _ in range(8)]
+    exporter = HttpSpanExporter(endpoint=f"http://127.0.0.1:{receiver.http_port}/v1/traces", timeout=10)
+    results: list[SpanExportResult] = []
+    senders = [threading.Thread(target=lambda b=b: results.append(exporter.export(b))) for b in batches]
+    for t in senders:
+        t.start()
+    assert receiver.terminate() == 0
+    for t in senders:
+        t.join()
+    acknowledged = sum(1 for r in results if r is SpanExportResult.SUCCESS)
+    total, count = ledger_total(receiver.ledger)
+    # Every acknowledged batch is in the ledger (some may have been refused while draining).
+    assert count >= acknowledged * 50
+    assert total == count * CALL
+    exporter.shutdown()
