@@ -83,7 +83,7 @@ MODEL_PREFIX_PROVIDERS: Mapping[str, str] = {
     "amazon": "aws",
 }
 
-_BEDROCK_REGION = re.compile(r"^(?:us|eu|apac|ap|jp|au|ca|global|us-gov)\.")
+_BEDROCK_REGION = re.compile(r"^(?:us|eu|apac|ap|jp|au|ca|in|global|us-gov)\.")
 _BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$|:\d+$")
 _DATE_SUFFIX = re.compile(r"(?:[-@](?:20\d{2}-?[01]\d-?[0-3]\d)|-(?:2[3-9](?:0[1-9]|1[0-2])))$")
 

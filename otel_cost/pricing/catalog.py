@@ -131,7 +131,7 @@ class PriceCatalog:
                 return unpriced("no_usage", provider=slot.provider, model=slot.model)
             try:
                 priced = price_usage(slot.prices, usage)
-            except InvalidUsage:
+            except (InvalidUsage, AttributeError, TypeError):  # not a TokenUsage: also invalid
                 return unpriced("invalid_usage", provider=slot.provider, model=slot.model)
             if priced is None:
                 return unpriced("no_usage", provider=slot.provider, model=slot.model)
@@ -174,7 +174,7 @@ class PriceCatalog:
         self, model: str | None, provider: str | None, at_ns: int, service_tier: str | None
     ) -> Slot | str:
         """Resolve and look up prices (the slow path); cache the slot when it can be reused."""
-        if not model:
+        if not model or not isinstance(model, str):
             return "unknown_model"
         resolved = self.resolve(model, provider)
         if isinstance(resolved, str):
