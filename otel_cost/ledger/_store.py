@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -212,6 +213,49 @@ class Ledger:
         from otel_cost.ledger._compact import compact
 
         return compact(self, keep_days, today=today, progress=progress)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Hold one consistent read snapshot (and this object's lock) for several reads."""
+        with self._lock, self._db.read_transaction():
+            yield
+
+    def view_info(self, name: str) -> Any:
+        """The ``ViewInfo`` of a price view, or ``None``."""
+        from otel_cost.ledger._views import view_info
+
+        with self._lock:
+            return view_info(self._db, name)
+
+    def views(self) -> list[Any]:
+        from otel_cost.ledger._views import list_views
+
+        with self._lock:
+            return list_views(self._db)
+
+    def write_view(
+        self,
+        name: str,
+        *,
+        catalog: str,
+        from_day: str,
+        to_day: str,
+        reprice: Callable[[Any], Any],
+        progress: Callable[[int], None] | None = None,
+    ) -> Any:
+        """Reprice the calls of a day range into view ``name``; original rows stay as they are."""
+        from otel_cost.ledger._views import write_view
+
+        with self._lock:
+            return write_view(
+                self._db,
+                name,
+                catalog=catalog,
+                from_day=from_day,
+                to_day=to_day,
+                reprice=reprice,
+                progress=progress,
+            )
 
     def close(self) -> None:
         """Close the connection; appended batches are already durable."""
