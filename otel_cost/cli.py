@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "otel_cost.commands.catalog",
     "otel_cost.commands.serve",
     "otel_cost.commands.ledger",
+    "otel_cost.commands.report",
     "otel_cost.commands.demo",
 )
 
