@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import Any
 
 from otel_cost.ledger import CallRow
 from otel_cost.report.build import Report, ReportLine

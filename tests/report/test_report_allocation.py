@@ -125,7 +125,8 @@ def test_split_amount_sums_exactly() -> None:
     shares = split_amount(
         Decimal("100"), {"x": Decimal(1), "y": Decimal(2), "z": Decimal(4)}, Decimal("0.01")
     )
-    # 100/7 = 14.2857.., 28.5714.., 57.1428..: floors 14.28, 28.57, 57.14 (99.99); remainders .0057, .0014, .0028
+    # 100/7 = 14.2857.., 28.5714.., 57.1428..: floors 14.28, 28.57, 57.14 (99.99);
+    # remainders .0057, .0014, .0028: the missing cent goes to x.
     assert shares == {"x": Decimal("14.29"), "y": Decimal("28.57"), "z": Decimal("57.14")}
     assert sum(shares.values()) == 100
 
