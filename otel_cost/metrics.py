@@ -185,3 +185,52 @@ class CostMetrics:
                         self._token_usage.record(count, token_dims, context=ctx)
         if duration_s is not None and record.kind == "llm" and duration_s >= 0:
             self._duration.record(duration_s, dims, context=ctx)
+
+    def record_many(self, calls: Iterable[tuple[CostRecord, float | None]]) -> None:
+        """Record many ``(record, duration_s)`` calls: the same totals as ``record`` on each.
+
+        Added for the receiver, which records thousands of calls per ledger commit: counters are
+        summed per series first (spend in ``Decimal``, one float per series), so each series costs
+        one SDK call per batch instead of one per call; its exemplar is the last call's span.
+        Histograms still take one observation per call.
+        """
+        sums: dict[tuple[int, tuple[tuple[str, AttributeValue], ...]], list[object]] = {}
+
+        def add(kind: int, dims: dict[str, AttributeValue], value: object, ctx: Context | None) -> None:
+            key = (kind, tuple(dims.items()))
+            entry = sums.get(key)
+            if entry is None:
+                sums[key] = [value, ctx, dims]
+            else:
+                entry[0] = entry[0] + value  # type: ignore[operator]
+                entry[1] = ctx
+
+        for record, duration_s in calls:
+            ctx = _span_context(record, True)
+            dims = self._dimensions(record)
+            result = record.result
+            add(0, dims, 1, ctx)
+            if result.status != sc.COST_STATUS_VALUE_UNPRICED and result.amount > _ZERO:
+                add(1, {**dims, sc.COST_CURRENCY: result.currency}, result.amount, ctx)
+            if result.status != sc.COST_STATUS_VALUE_PRICED:
+                add(2, {**dims, sc.COST_REASON: result.reason or "unknown"}, 1, ctx)
+            usage = record.usage
+            if usage is not None:
+                for token_type, count in (
+                    ("input", usage.input_tokens),
+                    ("output", usage.output_tokens),
+                    ("cache_read", usage.cache_read_tokens),
+                    ("cache_write", usage.cache_write_tokens),
+                    ("reasoning", usage.reasoning_tokens),
+                ):
+                    if count:
+                        token_dims = {**dims, sc.GEN_AI_TOKEN_TYPE: token_type}
+                        add(3, token_dims, count, ctx)
+                        if token_type in ("input", "output") and record.kind == "llm":
+                            self._token_usage.record(count, token_dims, context=ctx)
+            if duration_s is not None and record.kind == "llm" and duration_s >= 0:
+                self._duration.record(duration_s, dims, context=ctx)
+        counters = (self._calls, self._spend, self._unpriced, self._tokens)
+        for (kind, _), (value, ctx, dims) in sums.items():
+            amount = float(value) if isinstance(value, Decimal) else value
+            counters[kind].add(amount, dims, context=ctx)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -41,7 +41,7 @@ class LedgerLike(Protocol):
 class MetricsLike(Protocol):
     """The part of ``otel_cost.metrics.CostMetrics`` the receiver uses."""
 
-    def record(self, record: CostRecord, duration_s: float | None = None) -> None: ...
+    def record_many(self, calls: Iterable[tuple[CostRecord, float | None]]) -> None: ...
 
 
 Forward = Callable[[bytes], None]
@@ -180,14 +180,14 @@ class Pipeline:
                 job.error = exc
                 job.done.set()
             return
-        if self._metrics is not None:
-            record = self._metrics.record
-            for rec in new:
-                try:
-                    duration = (rec.end_time_ns - rec.start_time_ns) / 1e9 if rec.end_time_ns else None
-                    record(rec, duration)
-                except Exception:
-                    _log.exception("recording metrics failed")
+        if self._metrics is not None and new:
+            try:
+                self._metrics.record_many(
+                    (rec, (rec.end_time_ns - rec.start_time_ns) / 1e9 if rec.end_time_ns else None)
+                    for rec in new
+                )
+            except Exception:
+                _log.exception("recording metrics failed")
         for job in jobs:
             if job.payload is not None and self._forward is not None:
                 self._forward(job.payload)

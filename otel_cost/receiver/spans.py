@@ -38,6 +38,7 @@ _ERROR = Status.StatusCode.STATUS_CODE_ERROR
 _COST_PREFIX = "cost."
 _ATTRIBUTION_PREFIX = semconv.COST_ATTRIBUTION + "."
 _BREAKDOWN_PREFIX = semconv.COST_BREAKDOWN + "."
+_SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value", "bytes_value"})
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
 
@@ -169,13 +170,17 @@ class SpanPipeline:
         self._resource_keys = resource_keys | {semconv.SERVICE_NAME}
 
     def _read_attrs(self, attributes: Sequence[KeyValue]) -> dict[str, object]:
+        # The hot loop: one pass over the KeyValues, a set lookup per key, and a value read
+        # only for keys the engine uses (inlined: a call per attribute costs as much as the read).
         keys = self._read_keys
         prefixes = self._prefixes
         out: dict[str, object] = {}
         for kv in attributes:
             key = kv.key
             if key in keys or key.startswith(prefixes):
-                out[key] = any_value(kv.value)
+                value = kv.value
+                kind = value.WhichOneof("value")
+                out[key] = getattr(value, kind) if kind in _SCALARS else any_value(value)
         return out
 
     def _resource_attrs(self, attributes: Sequence[KeyValue]) -> dict[str, object]:
