@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
@@ -107,6 +107,19 @@ class CatalogFile:
     tier_rules: list[TierRuleSpec] = field(default_factory=list[TierRuleSpec])
     apis: list[ApiRule] = field(default_factory=list[ApiRule])
     genai_prices_data: Path | None = None
+    builtin: bool = False
+    """otel-cost's own data layer (rules that match nothing are fine: the data may be newer)."""
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay the strings the author wrote, so a bad
+    date is reported with its key like any other bad value."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+}
 
 
 @cache
@@ -117,13 +130,11 @@ def schema() -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """YAML's dates back to ISO strings, so the schema sees what the author wrote."""
+    """Mapping keys as strings (YAML allows ``1:``), so the schema sees JSON-like data."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in cast(dict[Any, Any], value).items()}
     if isinstance(value, list):
         return [_plain(v) for v in cast(list[Any], value)]
-    if isinstance(value, datetime | date):
-        return value.isoformat()[:10]
     return value
 
 
@@ -134,7 +145,7 @@ def _key_path(parts: Any) -> str:
     return out
 
 
-def read_file(path: str | Path) -> CatalogFile:
+def read_file(path: str | Path, *, builtin: bool = False) -> CatalogFile:
     """Read and validate one catalog file; raises :class:`CatalogError`."""
     name = str(path)
     try:
@@ -142,7 +153,7 @@ def read_file(path: str | Path) -> CatalogFile:
     except OSError as exc:
         raise CatalogError(name, "", f"cannot read: {exc.strerror or exc}") from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""
@@ -152,7 +163,9 @@ def read_file(path: str | Path) -> CatalogFile:
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         raise CatalogError(name, _key_path(error.absolute_path), error.message)
-    return _Reader(name, Path(path)).read(cast(dict[str, Any], data))
+    result = _Reader(name, Path(path)).read(cast(dict[str, Any], data))
+    result.builtin = builtin
+    return result
 
 
 def _decimal(value: Any) -> Decimal:

@@ -87,10 +87,12 @@ class Resolver:
                         entry.tier_rules.append(rule)
                         changed.add(entry.id)
                         matched = True
-                if not matched:
+                if not matched and not file.builtin:
                     raise CatalogError(file.path, f"service_tiers[{i}]", "matches no model in the catalog")
             for override in file.overrides:
                 found = self.resolve(override.provider, override.model)
+                if isinstance(found, str) and file.builtin:
+                    continue  # our data may name models a replacement data file lacks
                 if isinstance(found, str):
                     raise CatalogError(
                         file.path,

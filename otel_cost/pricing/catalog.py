@@ -328,7 +328,7 @@ def load_catalog(
     """A catalog of the built-in prices (unless ``include_defaults`` is False) and the catalog
     files at ``paths``, later files winning. Raises :class:`CatalogError` (a ``ValueError``)
     naming the file, key and reason when a file is unreadable or invalid."""
-    files = [read_file(p) for p in _data_files()] if include_defaults else []
+    files = [read_file(p, builtin=True) for p in _data_files()] if include_defaults else []
     files += [read_file(p) for p in paths]
     digest = hashlib.sha256()
     for file in files:
