@@ -96,3 +96,37 @@ def test_demo_without_ledger_uses_a_temporary_file(capsys: pytest.CaptureFixture
     assert _table(output)[("total", "")] == (13, TOTAL)
     ledger = output.split("(ledger: ", 1)[1].split(")", 1)[0]
     assert not Path(ledger).exists(), "the temporary ledger should be removed after the demo"
+
+
+def test_demo_sends_to_an_external_receiver(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--send-to` (the docker-compose path): spans go over OTLP/gRPC to a receiver elsewhere; the
+    printed figures are the processor's and that receiver's ledger holds the same."""
+    from otel_cost.receiver.app import Receiver
+    from otel_cost.receiver.config import Endpoint, ReceiverConfig
+
+    ledger = tmp_path / "remote.sqlite"
+    config = ReceiverConfig(
+        grpc_endpoint=Endpoint("127.0.0.1", 0),
+        http_endpoint=None,
+        prometheus_endpoint=None,
+        ledger=str(ledger),
+    )
+    # The API price lives in the demo's catalog file; the spans arrive priced, and the receiver
+    # keeps the processor's figures.
+    receiver = Receiver(config)
+    ports = receiver.start()
+    try:
+        assert main(["demo", "--send-to", f"127.0.0.1:{ports.grpc}"]) == 0
+    finally:
+        receiver.stop()
+    output = capsys.readouterr().out
+    assert _table(output)[("total", "")] == (13, TOTAL)
+    assert "sent to 127.0.0.1:" in output
+    with open_ledger(str(ledger)) as book:
+        assert book.count() == 13
+        assert sum(row.amount for row in book.spend()) == TOTAL
+
+
+def test_demo_refuses_a_ledger_with_send_to(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--ledger", str(tmp_path / "x.sqlite"), "--send-to", "127.0.0.1:4317"]) == 1
+    assert "--send-to" in capsys.readouterr().err

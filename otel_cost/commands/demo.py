@@ -29,6 +29,13 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help="SQLite ledger file the demo's receiver writes (default: a temporary file, removed after)",
     )
+    parser.add_argument(
+        "--send-to",
+        default=None,
+        metavar="HOST:PORT",
+        help="send the priced spans over OTLP/gRPC to this Collector or otel-cost receiver instead of"
+        " starting one in process (e.g. otel-collector:4317 in examples/docker-compose.yaml)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -47,7 +54,12 @@ def print_report(result: Any, out: TextIO) -> None:
     rows = [(*_label(r.key), r.calls, r.amount, r.currency) for r in result.rows]
     width = max([len(p) for p, *_ in rows] + [len("project")])
     mwidth = max([len(m) for _, m, *_ in rows] + [len("model")])
-    print(f"\nSpend by project and model (ledger: {result.ledger})", file=out)
+    source = (
+        f"ledger: {result.ledger}"
+        if result.ledger
+        else f"as priced by the processor, sent to {result.sent_to}"
+    )
+    print(f"\nSpend by project and model ({source})", file=out)
     print(f"  {'project':<{width}}  {'model':<{mwidth}}  {'calls':>5}  {'spend':>12}", file=out)
     for project, model, calls, amount, currency in rows:
         print(
@@ -56,6 +68,8 @@ def print_report(result: Any, out: TextIO) -> None:
         )
     total = _MONEY.format(result.total)
     print(f"  {'total':<{width}}  {'':<{mwidth}}  {result.calls:>5}  {total:>12} USD", file=out)
+    if result.metric_total is None:
+        return
     agrees = abs(result.metric_total - float(result.total)) < 1e-9
     print(
         f"\nReceiver metric cost_spend_USD_total: {_MONEY.format(result.metric_total)} USD"
@@ -75,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print("priced by CostSpanProcessor, sent over OTLP to an otel-cost receiver on loopback ...", file=out)
     try:
-        result = run_demo(args.ledger)
+        result = run_demo(args.ledger, send_to=args.send_to)
     except Exception as exc:
         print(f"otel-cost demo: failed: {exc}", file=sys.stderr)
         return 1

@@ -20,6 +20,7 @@ import json
 import tempfile
 import urllib.request
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
@@ -32,8 +33,14 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, SynchronousMultiSpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
 from otel_cost import semconv as sc
@@ -64,14 +71,17 @@ _JSON = (("content-type", "application/json"),)
 class DemoResult:
     """What a demo run did and what otel-cost accounted for it."""
 
-    ledger: str
-    """The ledger path the receiver wrote."""
+    ledger: str | None
+    """The ledger path the receiver wrote (None with ``send_to``)."""
     rows: list[SpendRow]
-    """Spend of this run grouped by (project, kind, model, price_ref), from the ledger."""
-    metric_total: float
-    """Sum of the receiver's ``cost_spend_USD_total`` series after the run."""
+    """Spend of this run grouped by (project, kind, model, price_ref): from the ledger, or with
+    ``send_to`` from the spans as the processor priced them."""
+    metric_total: float | None
+    """Sum of the receiver's ``cost_spend_USD_total`` series after the run (None with ``send_to``)."""
     answer: str
     """The agent's last answer."""
+    sent_to: str | None = None
+    """The OTLP/gRPC endpoint the spans went to instead of the in-process receiver."""
 
     @property
     def total(self) -> Decimal:
@@ -128,11 +138,37 @@ def _metric_total(prometheus_port: int) -> float:
     )
 
 
-def _drive(catalog: PriceCatalog, grpc_port: int, server: ReplayServer, run_id: str) -> str:
-    """Run the agent for every user and the indexer once, with instrumented clients."""
+class _Checked(SpanExporter):
+    """Passes spans on and remembers whether every export succeeded."""
+
+    def __init__(self, exporter: SpanExporter) -> None:
+        self._exporter = exporter
+        self.failed = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = self._exporter.export(spans)
+        self.failed = self.failed or result is not SpanExportResult.SUCCESS
+        return result
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._exporter.force_flush(timeout_millis)
+
+
+def _drive(
+    catalog: PriceCatalog, endpoint: str, server: ReplayServer, run_id: str, tee: SpanExporter | None = None
+) -> str:
+    """Run the agent for every user and the indexer once, with instrumented clients; the priced
+    spans go over OTLP/gRPC to ``endpoint`` (HOST:PORT), and to ``tee`` when given."""
     provider = TracerProvider(resource=Resource.create({sc.SERVICE_NAME: SERVICE_NAME}))
-    exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{grpc_port}", insecure=True)
-    provider.add_span_processor(CostSpanProcessor(BatchSpanProcessor(exporter), catalog=catalog))
+    exporter = _Checked(OTLPSpanExporter(endpoint=endpoint, insecure=True))
+    exporting = SynchronousMultiSpanProcessor()
+    exporting.add_span_processor(BatchSpanProcessor(exporter))
+    if tee is not None:
+        exporting.add_span_processor(SimpleSpanProcessor(tee))
+    provider.add_span_processor(CostSpanProcessor(exporting, catalog=catalog))
     tracer = provider.get_tracer("otel_cost.demo")
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=provider)
@@ -158,15 +194,73 @@ def _drive(catalog: PriceCatalog, grpc_port: int, server: ReplayServer, run_id: 
         client.close()
         provider.force_flush()
         provider.shutdown()
+    if exporter.failed:
+        raise RuntimeError(f"could not export the spans over OTLP/gRPC to {endpoint}")
     return answer
 
 
-def run_demo(ledger: str | Path | None = None) -> DemoResult:
-    """Run the demo end to end; the receiver writes ``ledger`` (a temporary file when None).
+def _check_replay(server: ReplayServer) -> None:
+    missed = [r for r in server.received if not r.matched]
+    if missed or server.unused:
+        raise RuntimeError(
+            f"demo replay out of step: unmatched requests {[(r.method, r.path) for r in missed]},"
+            f" unused responses {[(i.method, i.path) for i in server.unused]}"
+        )
+
+
+def _rows_from_spans(spans: Sequence[ReadableSpan]) -> list[SpendRow]:
+    """This run's spend as the processor priced it, grouped like the ledger report."""
+    groups: dict[tuple[str | None, ...], list[Decimal]] = {}
+    for span in spans:
+        attrs = span.attributes or {}
+        amount = attrs.get(sc.COST_AMOUNT)
+        if not isinstance(amount, (int, float)):
+            continue
+        project = attrs.get(f"{sc.COST_ATTRIBUTION}.project")
+        http = sc.HTTP_REQUEST_METHOD in attrs or sc.HTTP_METHOD in attrs
+        model = attrs.get(sc.GEN_AI_RESPONSE_MODEL) or attrs.get(sc.GEN_AI_REQUEST_MODEL)
+        ref = attrs.get(sc.COST_PRICE_REF)
+        key = tuple(None if v is None else str(v) for v in (project, "http" if http else "llm", model, ref))
+        # The attribute is a float; its shortest repr is the Decimal the processor computed.
+        groups.setdefault(key, []).append(Decimal(repr(float(amount))))
+    return [
+        SpendRow(
+            key=key,
+            currency="USD",
+            amount=sum(amounts, Decimal(0)),
+            calls=len(amounts),
+            unpriced_calls=0,
+            error_calls=0,
+            input_tokens=0,
+            output_tokens=0,
+        )
+        for key, amounts in sorted(groups.items(), key=lambda kv: tuple(v or "" for v in kv[0]))
+    ]
+
+
+def _run_remote(send_to: str) -> DemoResult:
+    catalog = load_catalog([catalog_path()])
+    memory = InMemorySpanExporter()
+    with ReplayServer(_interactions(len(USERS))) as server:
+        answer = _drive(catalog, send_to, server, uuid.uuid4().hex, tee=memory)
+        _check_replay(server)
+    rows = _rows_from_spans(memory.get_finished_spans())
+    return DemoResult(ledger=None, rows=rows, metric_total=None, answer=answer, sent_to=send_to)
+
+
+def run_demo(ledger: str | Path | None = None, *, send_to: str | None = None) -> DemoResult:
+    """Run the demo end to end; the in-process receiver writes ``ledger`` (a temporary file when
+    None). With ``send_to`` (HOST:PORT of an OTLP/gRPC endpoint: a Collector or ``otel-cost
+    serve``) no receiver is started here and the spans go there instead.
 
     Raises ``RuntimeError`` when a recorded response was not used or a request found none (the
-    demo and its data disagree), so a broken demo never prints partial figures as if whole.
+    demo and its data disagree) or the spans could not be exported, so a broken demo never prints
+    partial figures as if whole; ``ValueError`` for ``ledger`` together with ``send_to``.
     """
+    if send_to is not None:
+        if ledger is not None:
+            raise ValueError("a ledger is written by the receiver at --send-to, not by the demo")
+        return _run_remote(send_to)
     tmp: tempfile.TemporaryDirectory[str] | None = None
     if ledger is None:
         tmp = tempfile.TemporaryDirectory(prefix="otel-cost-demo-")
@@ -185,13 +279,8 @@ def run_demo(ledger: str | Path | None = None) -> DemoResult:
         ports = receiver.start()
         assert ports.grpc is not None and ports.prometheus is not None
         with ReplayServer(_interactions(len(USERS))) as server:
-            answer = _drive(catalog, ports.grpc, server, run_id)
-            missed = [r for r in server.received if not r.matched]
-            if missed or server.unused:
-                raise RuntimeError(
-                    f"demo replay out of step: unmatched requests {[(r.method, r.path) for r in missed]},"
-                    f" unused responses {[(i.method, i.path) for i in server.unused]}"
-                )
+            answer = _drive(catalog, f"127.0.0.1:{ports.grpc}", server, run_id)
+            _check_replay(server)
         metric_total = _metric_total(ports.prometheus)
     finally:
         receiver.stop()
