@@ -1,0 +1,163 @@
+"""End-to-end fixtures: a real SDK pipeline with CostSpanProcessor, real instrumentations
+patching the real provider SDKs, and a loopback server replaying recorded traffic."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from opentelemetry.context import Context
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from otel_cost import CostSpanProcessor
+
+# OpenLLMetry 0.62 declares a class-based pydantic config at import time; pydantic 2 warns about it
+# (PydanticDeprecatedSince20). That is upstream's to fix; import it once here with the warning off
+# so filterwarnings=error still catches every warning from our own code.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import opentelemetry.instrumentation.anthropic
+    import opentelemetry.instrumentation.openai
+    import opentelemetry.instrumentation.openai.v1.responses_wrappers
+    import opentelemetry.instrumentation.openai_v2  # noqa: F401
+
+
+class _Switch(SpanProcessor):
+    """Forwards to the current test's processor. Instrumentations are instrumented against one
+    session-wide TracerProvider because OpenLLMetry's responses wrapper keeps the tracer of its
+    first ``instrument()`` call across uninstrument/instrument (0.62.4)."""
+
+    def __init__(self) -> None:
+        self.current: SpanProcessor | None = None
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        if self.current is not None:
+            self.current.on_start(span, parent_context=parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.current is not None:
+            self.current.on_end(span)
+
+
+_SWITCH = _Switch()
+_PROVIDER = TracerProvider(resource=Resource.create({"service.name": "e2e"}))
+_PROVIDER.add_span_processor(_SWITCH)
+
+
+@dataclass
+class Pipeline:
+    tracer_provider: TracerProvider
+    exporter: InMemorySpanExporter
+    metric_reader: InMemoryMetricReader
+    scope: tuple[str, ...] | None = None
+    """Instrumentation scope of the instrumentation under test (see ``instrument``)."""
+
+    def spans(self) -> tuple[ReadableSpan, ...]:
+        return self.exporter.get_finished_spans()
+
+    def llm_spans(self) -> list[ReadableSpan]:
+        """Priced spans of the instrumentation under test. OpenLLMetry 0.62's uninstrument()
+        leaves some wrappers of openai 3.x in place, so spans of an instrumentation used by an
+        earlier test may appear too; the scope name tells them apart."""
+        return [
+            s
+            for s in self.spans()
+            if s.attributes
+            and "cost.status" in s.attributes
+            and (
+                self.scope is None
+                or (
+                    s.instrumentation_scope is not None
+                    and s.instrumentation_scope.name.startswith(self.scope)
+                )
+            )
+        ]
+
+
+@pytest.fixture
+def pipeline() -> Iterator[Pipeline]:
+    """The session TracerProvider (resource service.name=e2e) exporting through a fresh
+    CostSpanProcessor -> SimpleSpanProcessor -> InMemorySpanExporter, with cost metrics."""
+    exporter = InMemorySpanExporter()
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    processor = CostSpanProcessor(SimpleSpanProcessor(exporter), meter_provider=meter_provider)
+    _SWITCH.current = processor
+    yield Pipeline(_PROVIDER, exporter, reader)
+    _SWITCH.current = None
+    processor.shutdown()
+    meter_provider.shutdown()
+
+
+def _openai_v2() -> BaseInstrumentor:
+    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+    return OpenAIInstrumentor()
+
+
+def _openllmetry_openai() -> BaseInstrumentor:
+    from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+
+    return OpenAIInstrumentor()
+
+
+def _openllmetry_anthropic() -> BaseInstrumentor:
+    from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
+
+    return AnthropicInstrumentor()
+
+
+INSTRUMENTORS: dict[str, tuple[Callable[[], BaseInstrumentor], tuple[str, ...]]] = {
+    "openai-v2": (_openai_v2, ("opentelemetry.instrumentation.openai_v2", "opentelemetry.util.genai")),
+    "openllmetry-openai": (_openllmetry_openai, ("opentelemetry.instrumentation.openai.",)),
+    "openllmetry-anthropic": (_openllmetry_anthropic, ("opentelemetry.instrumentation.anthropic",)),
+}
+
+
+_ACTIVE: dict[str, BaseInstrumentor] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _uninstrument_at_end() -> Iterator[None]:
+    yield
+    for instrumentor in _ACTIVE.values():
+        instrumentor.uninstrument()
+    _ACTIVE.clear()
+
+
+@pytest.fixture
+def instrument(pipeline: Pipeline) -> Iterator[Callable[[str], None]]:
+    """``instrument(name)``: activate that instrumentation on the session provider and look only
+    at its spans in this test.
+
+    openai-v2 is instrumented for the test and uninstrumented after it. OpenLLMetry's are
+    instrumented once per session and left in place: 0.62's uninstrument() does not remove all
+    of its wrappers from openai 3.x, so instrumenting again would stack a second wrapper. Tests
+    that use openai-v2 therefore run before those using OpenLLMetry's openai instrumentation
+    (file and definition order), so no two instrumentations wrap one SDK call.
+    """
+    scoped: list[BaseInstrumentor] = []
+
+    def do(name: str) -> None:
+        factory, scope = INSTRUMENTORS[name]
+        pipeline.scope = scope
+        if name == "openai-v2":
+            instrumentor = factory()
+            instrumentor.instrument(tracer_provider=_PROVIDER)
+            scoped.append(instrumentor)
+        elif name not in _ACTIVE:
+            instrumentor = factory()
+            instrumentor.instrument(tracer_provider=_PROVIDER)
+            _ACTIVE[name] = instrumentor
+
+    yield do
+    for instrumentor in scoped:
+        instrumentor.uninstrument()
