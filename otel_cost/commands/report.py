@@ -107,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
             if args.drill is not None:
                 return _run_drill(args, ledger, (rules, rules_text), out, progress)
             progress.done("aggregating the ledger ...")
+            if args.format == "focus":
+                _write_focus(args, ledger, (rules, rules_text), out)
+                return 0
             report = build_report(
                 ledger,
                 args.by,
@@ -117,10 +120,7 @@ def run(args: argparse.Namespace) -> int:
                 view=args.view,
                 daily=args.format == "html",
             )
-            if args.format == "focus":
-                _write_focus(args, ledger, (rules, rules_text), out)
-            else:
-                out.write(_render(report, args.format))
+            out.write(_render(report, args.format))
     except ReportError as exc:
         print(f"otel-cost report: {exc}", file=sys.stderr)
         return 2
