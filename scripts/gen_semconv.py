@@ -109,19 +109,31 @@ def render_md(groups: list[dict[str, Any]]) -> str:
                 brief = " ".join(str(attr.get("brief", "")).split())
                 out.append(f"| `{attr['id']}` | {kind} | {brief} | {examples} |")
             out.append("")
-    out += ["## Metrics", "", "| Metric | Instrument | Unit | Description | Attributes |", "|---|---|---|---|---|"]
+    templates = {
+        a["id"]
+        for g in groups
+        for a in g.get("attributes", [])
+        if "id" in a and _type_name(a).startswith("template")
+    }
+
+    def metric_attr(ref: str) -> str:
+        # A template attribute on a metric means its configured keys (cost.attribution.project, ...).
+        return f"`{ref}.<key>`" if ref in templates else f"`{ref}`"
+
+    out += ["## Metrics", "", "| Metric | Instrument | Unit | Description | Attributes |"]
+    out.append("|---|---|---|---|---|")
     for group in groups:
         if group.get("type") == "metric":
-            attrs = ", ".join(f"`{a['ref']}`" for a in group.get("attributes", []))
+            attrs = ", ".join(metric_attr(a["ref"]) for a in group.get("attributes", []))
             brief = " ".join(str(group.get("brief", "")).split())
-            out.append(
-                f"| `{group['metric_name']}` | {group['instrument']} | `{group['unit']}` | {brief} | {attrs} |"
-            )
+            name, instrument, unit = group["metric_name"], group["instrument"], group["unit"]
+            out.append(f"| `{name}` | {instrument} | `{unit}` | {brief} | {attrs} |")
     out += ["", "## Upstream attributes read", ""]
     for group in groups:
         refs = [a["ref"] for a in group.get("attributes", []) if "ref" in a]
         if group.get("type") == "attribute_group" and refs:
-            out.append(f"- **{group.get('brief', group['id']).rstrip('.')}**: " + ", ".join(f"`{r}`" for r in refs))
+            title = group.get("brief", group["id"]).rstrip(".")
+            out.append(f"- **{title}**: " + ", ".join(f"`{r}`" for r in refs))
     return "\n".join(out) + "\n"
 
 
