@@ -1,0 +1,140 @@
+"""Report outputs: byte-identical across runs and processes, FOCUS 1.2 columns, exact totals."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from otel_cost.cli import main
+from otel_cost.ledger import open_ledger
+from otel_cost.report.focus import MANDATORY_COLUMNS
+from tests.ledger.ledger_fixtures import make_record
+
+REPO = Path(__file__).resolve().parents[2]
+RULES = "key: project\npools:\n  - match: unattributed\n    method: proportional\n  - match: platform\n    method: even\n"
+FORMATS = ("table", "csv", "json", "markdown", "html", "focus")
+
+# FOCUS 1.2 columns that must never be null (spec, "Allows nulls: False"), of the mandatory ones.
+NOT_NULL = set(MANDATORY_COLUMNS) - {
+    "BillingAccountName",
+    "ChargeClass",
+    "ChargeDescription",
+    "PricingQuantity",
+    "PricingUnit",
+}
+
+
+@pytest.fixture
+def ledger_path(tmp_path: Path) -> Path:
+    path = tmp_path / "ledger.db"
+    ledger = open_ledger(str(path))
+    records = []
+    for i in range(60):
+        project = ("search", "ads", "platform", None)[i % 4]
+        records.append(
+            make_record(
+                i + 1,
+                amount=f"0.00{i + 1:02d}5",
+                day=i % 3,
+                model=("gpt-4o", "gpt-4o-mini", "claude-haiku-4-5")[i % 3],
+                provider="anthropic" if i % 3 == 2 else "openai",
+                attribution={"project": project, "user": f"u{i % 5}"} if project else {"user": "u9"},
+                status="unpriced" if i == 7 else "priced",
+            )
+        )
+    ledger.append(records[:30])
+    ledger.append(records[30:])
+    ledger.close()
+    (path.parent / "rules.yaml").write_text(RULES)
+    return path
+
+
+def _run(ledger_path: Path, fmt: str, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
+    argv = ["report", "--ledger", str(ledger_path), "--by", "project,model", "--format", fmt]
+    argv += ["--rules", str(ledger_path.parent / "rules.yaml"), *extra]
+    assert main(argv) == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_byte_identical_in_process_and_across_processes(
+    ledger_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _run(ledger_path, fmt, capsys)
+    assert first == _run(ledger_path, fmt, capsys)
+    # Another interpreter with another hash seed (set and dict order of str keys would differ).
+    argv = ["report", "--ledger", str(ledger_path), "--by", "project,model", "--format", fmt]
+    argv += ["--rules", str(ledger_path.parent / "rules.yaml")]
+    code = f"import sys; from otel_cost.cli import main; sys.exit(main({argv!r}))"
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=REPO, env=env, check=True)
+    assert out.stdout.decode() == first
+
+
+def test_json_lines_sum_to_the_ledger_total(ledger_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = json.loads(_run(ledger_path, "json", capsys))
+    # record n (1..60) costs f"0.00{n:02d}5" = n / 10000 + 0.00005, minus the unpriced record 8:
+    # sum = (1 + ... + 60) / 10000 + 60 * 0.00005 - 0.00085 = 0.183 + 0.003 - 0.00085 = 0.18515
+    expected = Decimal("0.18515")
+    assert sum(Decimal(line["amount"]) for line in doc["lines"]) == expected
+    assert doc["totals"] == {"USD": "0.18515"}
+    assert sum(line["calls"] for line in doc["lines"]) + sum(a["calls"] for a in doc["allocations"]) == 60
+    assert sum(line["unpriced_calls"] for line in doc["lines"]) == 0  # call 8 is unattributed: pooled
+    assert {line["key"]["project"] for line in doc["lines"]} == {"ads", "search"}
+
+
+def test_focus_has_every_mandatory_column(ledger_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = list(csv.DictReader(io.StringIO(_run(ledger_path, "focus", capsys))))
+    header = list(rows[0])
+    assert header[: len(MANDATORY_COLUMNS)] == sorted(MANDATORY_COLUMNS)
+    assert len(MANDATORY_COLUMNS) == 21
+    assert all(c.startswith("x_") for c in header[len(MANDATORY_COLUMNS) :])
+    for row in rows:
+        assert all(row[c] != "" for c in NOT_NULL), row
+        assert row["ChargeCategory"] in {"Usage", "Adjustment"}
+        if row["ChargeCategory"] == "Usage":
+            assert row["PricingQuantity"] != "" and row["PricingUnit"] == "Tokens"
+        assert row["ChargePeriodStart"].endswith("T00:00:00Z")
+        assert row["BilledCost"] == row["EffectiveCost"] == row["ListCost"] == row["ContractedCost"]
+    # Usage rows carry the ledger total; allocations move cost between rows and add up to zero.
+    usage = sum(Decimal(r["BilledCost"]) for r in rows if r["ChargeCategory"] == "Usage")
+    adjustments = sum(Decimal(r["BilledCost"]) for r in rows if r["ChargeCategory"] == "Adjustment")
+    assert (usage, adjustments) == (Decimal("0.18515"), Decimal(0))
+    assert {r["ProviderName"] for r in rows} == {"openai", "anthropic"}
+    assert {r["ServiceCategory"] for r in rows} == {"AI and Machine Learning"}
+
+
+def test_drill_lists_the_calls_of_a_line(ledger_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "report",
+        "--ledger",
+        str(ledger_path),
+        "--drill",
+        "project=search,model=gpt-4o",
+        "--format",
+        "csv",
+    ]
+    assert main(argv) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    # project=search: i % 4 == 0; model gpt-4o: i % 3 == 0 -> i in 0, 12, 24, 36, 48 (record n = i + 1)
+    assert [r["span_id"][-2:] for r in rows] == ["01", "0d", "19", "25", "31"]
+    # 0.00015 + 0.00135 + 0.00255 + 0.00375 + 0.00495
+    assert sum(Decimal(r["amount"]) for r in rows) == Decimal("0.01275")
+    # The table form adds the allocation trail and the line's total, equal to the report's line.
+    argv = ["report", "--ledger", str(ledger_path), "--drill", "project=search,model=gpt-4o"]
+    argv += ["--rules", str(ledger_path.parent / "rules.yaml")]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "5 calls where model=gpt-4o, project=search; direct: 0.01275 USD" in text
+    assert "allocated from pool platform (even)" in text
+    doc = json.loads(_run(ledger_path, "json", capsys))
+    (line,) = [ln for ln in doc["lines"] if ln["key"] == {"project": "search", "model": "gpt-4o"}]
+    assert f"line total: {line['amount']} USD" in text
