@@ -19,7 +19,13 @@ from otel_cost.report.focus import MANDATORY_COLUMNS
 from tests.ledger.ledger_fixtures import make_record
 
 REPO = Path(__file__).resolve().parents[2]
-RULES = "key: project\npools:\n  - match: unattributed\n    method: proportional\n  - match: platform\n    method: even\n"
+RULES = """key: project
+pools:
+  - match: unattributed
+    method: proportional
+  - match: platform
+    method: even
+"""
 FORMATS = ("table", "csv", "json", "markdown", "html", "focus")
 
 # FOCUS 1.2 columns that must never be null (spec, "Allows nulls: False"), of the mandatory ones.
