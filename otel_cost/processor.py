@@ -202,8 +202,10 @@ class CostSpanProcessor(SpanProcessor):
                     self._record_metrics(
                         span=span,
                         kind=facts.kind,
-                        provider=facts.provider,
-                        model=facts.model,
+                        provider=(result.provider or facts.provider)
+                        if facts.kind == "llm"
+                        else result.provider,
+                        model=facts.model if facts.kind == "llm" else result.model,
                         operation=facts.operation,
                         priced=priced,
                         who=who,

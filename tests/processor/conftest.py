@@ -1,0 +1,69 @@
+"""Processor test fixtures: a real SDK pipeline and a fixed catalog (tests/processor/catalog.yaml)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Sampler
+
+from otel_cost import CostSpanProcessor
+from otel_cost.pricing import PriceCatalog, load_catalog
+
+CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
+
+
+@pytest.fixture(scope="session")
+def catalog() -> PriceCatalog:
+    """acme-chat: $1/M input, $0.50/M cached input, $2/M output; gpt-4o: $2.50/$1.25/$10 (openai.com);
+    search API $0.005 a call; OCR API $0.01 a page."""
+    return load_catalog([CATALOG_FILE], include_defaults=False)
+
+
+@dataclass
+class Setup:
+    provider: TracerProvider
+    exporter: InMemorySpanExporter
+    reader: InMemoryMetricReader
+    processor: CostSpanProcessor
+
+    def spans(self) -> dict[str, ReadableSpan]:
+        return {s.name: s for s in self.exporter.get_finished_spans()}
+
+
+@pytest.fixture
+def make_setup(catalog: PriceCatalog) -> Iterator[Callable[..., Setup]]:
+    made: list[Setup] = []
+
+    def make(sampler: Sampler | None = None, **options: object) -> Setup:
+        exporter = InMemorySpanExporter()
+        reader = InMemoryMetricReader()
+        meter_provider = MeterProvider(metric_readers=[reader])
+        provider = TracerProvider(
+            sampler=sampler,
+            resource=Resource.create({"service.name": "svc", "deployment.environment.name": "test"}),
+        )
+        processor = CostSpanProcessor(
+            SimpleSpanProcessor(exporter), catalog=catalog, meter_provider=meter_provider, **options
+        )  # type: ignore[arg-type]
+        provider.add_span_processor(processor)
+        setup = Setup(provider, exporter, reader, processor)
+        made.append(setup)
+        return setup
+
+    yield make
+    for setup in made:
+        setup.provider.shutdown()
+
+
+@pytest.fixture
+def setup(make_setup: Callable[..., Setup]) -> Setup:
+    return make_setup()

@@ -1,0 +1,56 @@
+"""Cost metrics stay exact at any trace sampling rate when the sampler records what it drops."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from conftest import Setup  # pyright: ignore[reportImplicitRelativeImport]
+from opentelemetry.sdk.trace.sampling import AlwaysRecordSampler, TraceIdRatioBased
+from opentelemetry.trace import SpanKind
+
+from otel_cost import semconv as sc
+
+
+def test_one_percent_sampling_ten_thousand_calls_exact_total(make_setup: Callable[..., Setup]) -> None:
+    setup = make_setup(sampler=AlwaysRecordSampler(TraceIdRatioBased(0.01)))
+    tracer = setup.provider.get_tracer("test")
+    rng = random.Random(7)
+    exact = Decimal(0)
+    for _ in range(10_000):
+        tokens_in, tokens_out = rng.randint(1, 5000), rng.randint(1, 2000)
+        # acme-chat: $1/M input, $2/M output (tests/processor/catalog.yaml)
+        exact += (Decimal(tokens_in) * 1 + Decimal(tokens_out) * 2) / Decimal(1_000_000)
+        with tracer.start_as_current_span(
+            "chat",
+            kind=SpanKind.CLIENT,
+            attributes={
+                sc.GEN_AI_PROVIDER_NAME: "acme",
+                sc.GEN_AI_REQUEST_MODEL: "acme-chat",
+                sc.GEN_AI_USAGE_INPUT_TOKENS: tokens_in,
+                sc.GEN_AI_USAGE_OUTPUT_TOKENS: tokens_out,
+            },
+        ):
+            pass
+    exported = setup.exporter.get_finished_spans()
+    assert 50 < len(exported) < 200  # about 1% of the traces were exported
+    data = setup.reader.get_metrics_data()
+    assert data is not None
+    points = {
+        m.name: list(m.data.data_points)  # type: ignore[union-attr]
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    }
+    (calls,) = points[sc.METRIC_COST_CALLS]
+    assert calls.value == 10_000  # type: ignore[union-attr]
+    (spend,) = points[sc.METRIC_COST_SPEND]
+    # The counter is a float sum of 10,000 float(Decimal) amounts; it equals the exact Decimal
+    # total to float precision (relative error < 1e-12, i.e. far below a millionth of a cent here).
+    assert spend.value == pytest.approx(float(exact), rel=1e-12)  # type: ignore[union-attr]
+    # Exemplars point only at traces that were exported.
+    exported_ids = {s.context.trace_id for s in exported if s.context is not None}
+    for exemplar in spend.exemplars:
+        assert exemplar.trace_id in exported_ids
