@@ -26,7 +26,6 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import require_integration
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -34,6 +33,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_cost import semconv as sc
+from tests.conftest import require_integration
 
 GRAFANA = Path(__file__).resolve().parent.parent / "examples" / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
