@@ -51,7 +51,8 @@ class StoredCall:
     original_status: str
 
 
-Repricer = Callable[[StoredCall], CostResult]
+Repricer = Callable[[StoredCall], "CostResult | None"]
+"""The new price of a call, or ``None`` to leave it out of the view (reports keep its original)."""
 
 
 def view_info(db: Backend, name: str) -> ViewInfo | None:
@@ -116,11 +117,13 @@ def write_view(
     with db.write_transaction():
         db.execute("DELETE FROM price_views WHERE name = ?", (name,))
         db.execute("DELETE FROM view_prices WHERE view = ?", (name,))
-    done = 0
+    done = stored = 0
     for chunk in _stored_calls(db, from_day, to_day):
         values: list[tuple[Any, ...]] = []
         for call in chunk:
             result = reprice(call)
+            if result is None:
+                continue
             amount = result.amount if result.priced else Decimal(0)
             nano, atto, fine = split_amount(amount)
             breakdown = {k: canonical_amount(Decimal(v)) for k, v in result.breakdown.items()}
@@ -139,16 +142,19 @@ def write_view(
                     canonical_json(breakdown),
                 )
             )
-        with db.write_transaction():
-            db.executemany(
-                "INSERT INTO view_prices (view, row_id, status, reason, currency, amount, amount_nano,"
-                " amount_atto, amount_fine, price_ref, breakdown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
+        if values:
+            with db.write_transaction():
+                db.executemany(
+                    "INSERT INTO view_prices (view, row_id, status, reason, currency, amount, amount_nano,"
+                    " amount_atto, amount_fine, price_ref, breakdown)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    values,
+                )
         done += len(chunk)
+        stored += len(values)
         if progress is not None:
             progress(done)
-    info = ViewInfo(name, time.time_ns(), catalog, from_day, to_day, done)
+    info = ViewInfo(name, time.time_ns(), catalog, from_day, to_day, stored)
     with db.write_transaction():
         db.execute(
             "INSERT INTO price_views (name, created_ns, catalog, from_day, to_day, row_count)"
