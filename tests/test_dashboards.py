@@ -154,8 +154,12 @@ def test_traceql_panels_sum_cost_amount() -> None:
     assert any("sum_over_time(span.cost.amount)" in q for q in queries)
     assert any("status = error" in q for q in queries)
     for _, title, target in targets:
-        assert target["queryType"] in {"traceql", "traceqlmetrics"}, title
+        # Grafana's Tempo datasource runs search and metrics queries as queryType `traceql`; a
+        # metrics query (`| rate()`, `| sum_over_time(...)`) also names its metricsQueryType.
+        assert target["queryType"] == "traceql", title
         query = target["query"]
+        is_metrics = re.search(r"\|\s*(rate|\w+_over_time)\(", query) is not None
+        assert (target.get("metricsQueryType") in {"range", "instant"}) == is_metrics, title
         assert query.count("{") == query.count("}") and query.count("(") == query.count(")"), title
         # Every span attribute a TraceQL panel reads is one otel-cost writes or reads.
         for attr in re.findall(r"span\.([a-z_.]+[a-z_])", query):
