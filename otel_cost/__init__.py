@@ -10,6 +10,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0"
 
 from otel_cost.attribution import AttributionConfig, attribution
-from otel_cost.processor import CostSpanProcessor, install
+from otel_cost.processor import CostSpanProcessor, RecordAllSampler, install
 
-__all__ = ("AttributionConfig", "CostSpanProcessor", "__version__", "attribution", "install")
+__all__ = (
+    "AttributionConfig",
+    "CostSpanProcessor",
+    "RecordAllSampler",
+    "__version__",
+    "attribution",
+    "install",
+)

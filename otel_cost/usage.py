@@ -317,6 +317,8 @@ def _looks_like_llm(attrs: Mapping[str, object]) -> bool:
         or attrs.get(sc.GEN_AI_OPERATION_NAME) is not None
         or attrs.get(sc.OPENLLMETRY_LLM_REQUEST_TYPE) is not None
         or attrs.get(sc.OPENINFERENCE_SPAN_KIND) is not None
+        or _first(attrs, _INPUT_KEYS) is not None
+        or _first(attrs, _OUTPUT_KEYS) is not None
     )
 
 

@@ -11,11 +11,12 @@ from conftest import Setup  # pyright: ignore[reportImplicitRelativeImport]
 from opentelemetry.sdk.trace.sampling import AlwaysRecordSampler, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
 
+from otel_cost import RecordAllSampler
 from otel_cost import semconv as sc
 
 
 def test_one_percent_sampling_ten_thousand_calls_exact_total(make_setup: Callable[..., Setup]) -> None:
-    setup = make_setup(sampler=AlwaysRecordSampler(TraceIdRatioBased(0.01)))
+    setup = make_setup(sampler=RecordAllSampler(TraceIdRatioBased(0.01)))
     tracer = setup.provider.get_tracer("test")
     rng = random.Random(7)
     exact = Decimal(0)
@@ -54,3 +55,34 @@ def test_one_percent_sampling_ten_thousand_calls_exact_total(make_setup: Callabl
     exported_ids = {s.context.trace_id for s in exported if s.context is not None}
     for exemplar in spend.exemplars:
         assert exemplar.trace_id in exported_ids
+
+
+def test_sdk_always_record_sampler_loses_start_attributes(make_setup: Callable[..., Setup]) -> None:
+    """Why RecordAllSampler exists: with the SDK's AlwaysRecordSampler a dropped span keeps none of
+    the attributes given to start_span (the SDK samplers return none on DROP), so a call whose
+    model is set at start cannot be priced; attributes set later (usage) survive. With
+    RecordAllSampler the same span is priced."""
+    for sampler, priced in (
+        (AlwaysRecordSampler(TraceIdRatioBased(0.0)), False),
+        (RecordAllSampler(TraceIdRatioBased(0.0)), True),
+    ):
+        setup = make_setup(sampler=sampler)
+        tracer = setup.provider.get_tracer("test")
+        with tracer.start_as_current_span(
+            "chat",
+            kind=SpanKind.CLIENT,
+            attributes={sc.GEN_AI_PROVIDER_NAME: "acme", sc.GEN_AI_REQUEST_MODEL: "acme-chat"},
+        ) as span:
+            span.set_attribute(sc.GEN_AI_USAGE_INPUT_TOKENS, 1000)
+        assert setup.exporter.get_finished_spans() == ()  # dropped for export either way
+        data = setup.reader.get_metrics_data()
+        assert data is not None
+        statuses = {
+            dict(p.attributes or {}).get(sc.COST_STATUS)
+            for rm in data.resource_metrics
+            for sm in rm.scope_metrics
+            for m in sm.metrics
+            if m.name == sc.METRIC_COST_CALLS
+            for p in m.data.data_points  # type: ignore[union-attr]
+        }
+        assert statuses == ({"priced"} if priced else {"unpriced"})
