@@ -111,7 +111,7 @@ class CountOnly(trace_service_pb2_grpc.TraceServiceServicer):
         self.spans = 0
         self.lock = threading.Lock()
 
-    def Export(self, request: ExportTraceServiceRequest, context: object) -> ExportTraceServiceResponse:  # noqa: N802
+    def Export(self, request: ExportTraceServiceRequest, context: object) -> ExportTraceServiceResponse:
         n = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
         with self.lock:
             self.spans += n
@@ -128,37 +128,41 @@ def serve_count_only(port: int) -> None:
 
 
 def send(port: int, payloads: list[bytes], concurrency: int) -> float:
-    """Send every payload (each until acknowledged); return the seconds taken."""
-    with grpc.insecure_channel(
-        f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 64 << 20)]
-    ) as ch:
-        call = ch.unary_unary(EXPORT)
-        grpc.channel_ready_future(ch).result(timeout=20)
-        todo = list(payloads)
-        lock = threading.Lock()
+    """Send every payload (each until acknowledged) over ``concurrency`` connections; return the
+    seconds taken. One TCP connection per stream, so SO_REUSEPORT can spread them over workers."""
+    options = [("grpc.max_send_message_length", 64 << 20), ("grpc.use_local_subchannel_pool", 1)]
+    channels = [grpc.insecure_channel(f"127.0.0.1:{port}", options=options) for _ in range(concurrency)]
+    for channel in channels:
+        grpc.channel_ready_future(channel).result(timeout=20)
+    todo = list(payloads)
+    lock = threading.Lock()
 
-        def worker() -> None:
+    def worker(channel: grpc.Channel) -> None:
+        call = channel.unary_unary(EXPORT)
+        while True:
+            with lock:
+                if not todo:
+                    return
+                body = todo.pop()
             while True:
-                with lock:
-                    if not todo:
-                        return
-                    body = todo.pop()
-                while True:
-                    try:
-                        call(body, timeout=60)
-                        break
-                    except grpc.RpcError as exc:
-                        if exc.code() is not grpc.StatusCode.UNAVAILABLE:  # type: ignore[attr-defined]
-                            raise
-                        time.sleep(0.05)
+                try:
+                    call(body, timeout=60)
+                    break
+                except grpc.RpcError as exc:
+                    if exc.code() is not grpc.StatusCode.UNAVAILABLE:  # type: ignore[attr-defined]
+                        raise
+                    time.sleep(0.05)
 
-        started = time.perf_counter()
-        threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        return time.perf_counter() - started
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(channel,)) for channel in channels]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    for channel in channels:
+        channel.close()
+    return elapsed
 
 
 def _pin(cpu: int) -> None:
@@ -263,9 +267,8 @@ def main() -> int:
                 stop(proc)
     medians = {name: statistics.median(values) for name, values in rates.items()}
     base = medians["count-only"]
-    print(
-        f"{args.rounds} rounds x {args.requests} requests x {args.spans} spans, concurrency {args.concurrency}"
-    )
+    shape = f"{args.rounds} rounds x {args.requests} requests x {args.spans} spans"
+    print(f"{shape}, concurrency {args.concurrency}")
     print(f"{'server':<24} {'median spans/s':>15} {'vs count-only':>14}   all rounds")
     for name, value in medians.items():
         rounds = ", ".join(f"{v:,.0f}" for v in rates[name])
