@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "otel_cost.commands.ledger",
     "otel_cost.commands.report",
     "otel_cost.commands.reprice",
+    "otel_cost.commands.reconcile",
     "otel_cost.commands.demo",
 )
 
