@@ -123,6 +123,7 @@ class Entry:
     checked: str | None = None
     _bounds: list[int] = field(default_factory=list[int])
     _time_of_day: bool = False
+    _day_points: tuple[int, ...] = ()
     _cache: dict[tuple[int, str | None, bool, tuple[bool, ...]], tuple[PriceSet | None, str]] = field(
         default_factory=dict[tuple[int, str | None, bool, tuple[bool, ...]], tuple[PriceSet | None, str]]
     )
@@ -134,14 +135,17 @@ class Entry:
         constraints += [o.constraint for o in self.overrides]
         constraints += [r.constraint for r in self.tier_rules]
         bounds: set[int] = set()
+        points: set[int] = set()
         for c in constraints:
             if c.start_ns is not None:
                 bounds.add(c.start_ns)
             if c.end_ns is not None:
                 bounds.add(c.end_ns)
-            if c.tod_start is not None:
+            if c.tod_start is not None and c.tod_end is not None:
                 self._time_of_day = True
+                points.update((c.tod_start * NS_PER_S, c.tod_end * NS_PER_S))
         self._bounds = sorted(bounds)
+        self._day_points = tuple(sorted(points))
         self._cache.clear()
 
     def prices(self, at_ns: int, tier: str | None, fallback: bool = False) -> tuple[PriceSet | None, str]:
@@ -162,15 +166,21 @@ class Entry:
             self._cache[key] = hit
         return hit
 
-    def interval(self, at_ns: int) -> tuple[int, int] | None:
-        """``[lo, hi)`` in which this entry's prices (for any tier) stay those at ``at_ns``;
-        None when they also depend on the time of day (off-peak prices)."""
-        if self._time_of_day:
-            return None
+    def interval(self, at_ns: int) -> tuple[int, int]:
+        """``[lo, hi)`` around ``at_ns`` in which this entry's prices (for every tier) stay the
+        same: between two date boundaries, and between two time-of-day boundaries (off-peak)."""
         bounds = self._bounds
         idx = bisect_right(bounds, at_ns)
         lo = bounds[idx - 1] if idx else -(2**63)
         hi = bounds[idx] if idx < len(bounds) else 2**63
+        if self._time_of_day:
+            day = at_ns - at_ns % NS_PER_DAY
+            for point in self._day_points:
+                for moment in (day - NS_PER_DAY + point, day + point, day + NS_PER_DAY + point):
+                    if moment <= at_ns:
+                        lo = max(lo, moment)
+                    else:
+                        hi = min(hi, moment)
         return lo, hi
 
     def _build(self, at_ns: int, tier: str | None, fallback: bool) -> tuple[PriceSet | None, str]:

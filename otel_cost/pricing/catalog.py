@@ -189,8 +189,7 @@ class PriceCatalog:
         discounts = self._entry_discounts.get(entry.id)
         if discounts is None:
             discounts = self._discounts_for(entry)
-        interval = entry.interval(at_ns)
-        lo, hi = interval if interval is not None else (at_ns, at_ns)  # empty: never reused
+        lo, hi = entry.interval(at_ns)
         slot = Slot(
             lo,
             hi,
@@ -202,11 +201,10 @@ class PriceCatalog:
             discounts,
             self.version,
         )
-        if interval is not None:
-            with self._lock:
-                if len(self._slots) >= _RESOLVE_CACHE_MAX:
-                    self._slots.clear()
-                self._slots[(provider, model, service_tier)] = slot
+        with self._lock:
+            if len(self._slots) >= _RESOLVE_CACHE_MAX:
+                self._slots.clear()
+            self._slots[(provider, model, service_tier)] = slot
         return slot
 
     def _discounts_for(self, entry: Entry) -> tuple[DiscountRule, ...]:

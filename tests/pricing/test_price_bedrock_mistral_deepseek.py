@@ -99,3 +99,22 @@ def test_deepseek_reasoner_reasoning_in_output(catalog: PriceCatalog) -> None:
         "deepseek-reasoner", usage, provider="deepseek", at=datetime(2025, 3, 1, 12, tzinfo=UTC)
     )
     assert result.amount == Decimal("0.0493")
+
+
+def test_deepseek_off_peak_boundaries_with_warm_cache(catalog: PriceCatalog) -> None:
+    # Same usage as above (standard 0.30, off-peak 0.15), priced back and forth across the
+    # 16:30 and 00:30 UTC boundaries, so a cached price is never reused outside its window.
+    usage = TokenUsage(input_tokens=1_000_000, output_tokens=100_000, cache_read_tokens=400_000)
+    expected = [
+        (datetime(2025, 3, 1, 16, 29, 59, tzinfo=UTC), Decimal("0.30")),
+        (datetime(2025, 3, 1, 16, 30, 0, tzinfo=UTC), Decimal("0.15")),
+        (datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC), Decimal("0.30")),
+        (datetime(2025, 3, 2, 0, 29, 59, tzinfo=UTC), Decimal("0.15")),
+        (datetime(2025, 3, 2, 0, 30, 0, tzinfo=UTC), Decimal("0.30")),
+        (datetime(2025, 3, 1, 23, 0, 0, tzinfo=UTC), Decimal("0.15")),
+    ]
+    for _ in range(2):
+        for at, amount in expected:
+            assert (
+                catalog.price_tokens("deepseek-chat", usage, provider="deepseek", at=at).amount == amount
+            ), at
