@@ -83,18 +83,32 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipeline() -> Iterator[Pipeline]:
-    """The session TracerProvider (resource service.name=e2e) exporting through a fresh
-    CostSpanProcessor -> SimpleSpanProcessor -> InMemorySpanExporter, with cost metrics."""
-    exporter = InMemorySpanExporter()
-    reader = InMemoryMetricReader()
-    meter_provider = MeterProvider(metric_readers=[reader])
-    processor = CostSpanProcessor(SimpleSpanProcessor(exporter), meter_provider=meter_provider)
-    _SWITCH.current = processor
-    yield Pipeline(_PROVIDER, exporter, reader)
+def make_pipeline() -> Iterator[Callable[..., Pipeline]]:
+    """``make_pipeline(**options)``: the session TracerProvider (resource service.name=e2e)
+    exporting through a fresh ``CostSpanProcessor(SimpleSpanProcessor(InMemorySpanExporter),
+    meter_provider=..., **options)``."""
+    made: list[tuple[CostSpanProcessor, MeterProvider]] = []
+
+    def make(**options: object) -> Pipeline:
+        exporter = InMemorySpanExporter()
+        reader = InMemoryMetricReader()
+        meter_provider = MeterProvider(metric_readers=[reader])
+        processor = CostSpanProcessor(SimpleSpanProcessor(exporter), meter_provider=meter_provider, **options)  # type: ignore[arg-type]
+        _SWITCH.current = processor
+        made.append((processor, meter_provider))
+        return Pipeline(_PROVIDER, exporter, reader)
+
+    yield make
     _SWITCH.current = None
-    processor.shutdown()
-    meter_provider.shutdown()
+    for processor, meter_provider in made:
+        processor.shutdown()
+        meter_provider.shutdown()
+
+
+@pytest.fixture
+def pipeline(make_pipeline: Callable[..., Pipeline]) -> Pipeline:
+    """A pipeline with the default catalog."""
+    return make_pipeline()
 
 
 def _openai_v2() -> BaseInstrumentor:
