@@ -12,7 +12,6 @@ import logging
 import os
 import urllib.parse
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIServer
@@ -22,9 +21,7 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 
 from otel_cost import __version__, semconv
-from otel_cost.attribution import DEFAULT_CONFIG, AttributionConfig, resolve_attribution
 from otel_cost.metrics import CostMetrics
-from otel_cost.pricing.types import CostResult, unpriced
 from otel_cost.receiver.config import ReceiverConfig
 from otel_cost.receiver.forward import Forwarder, sender_for
 from otel_cost.receiver.grpc_server import start_grpc_server
@@ -32,7 +29,6 @@ from otel_cost.receiver.http_server import OtlpHttpServer, start_http_server
 from otel_cost.receiver.pipeline import LedgerLike, Pipeline
 from otel_cost.receiver.prometheus import PullMetricReader, start_prometheus_server
 from otel_cost.receiver.spans import SpanPipeline
-from otel_cost.usage import READ_KEYS, READ_PREFIXES, CallFacts, read_call
 
 if TYPE_CHECKING:
     import grpc
@@ -42,48 +38,6 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 
-def price_call(
-    catalog: PriceCatalog, facts: CallFacts, at: int, attribution: Mapping[str, str]
-) -> CostResult | None:
-    """Price one call's facts with the catalog, as the SDK processor does.
-
-    None for an HTTP call to an API the catalog does not price (not a metered call at all).
-    """
-    if facts.kind == "http":
-        if facts.http_host is None or facts.http_method is None:
-            return None
-        return catalog.price_http(
-            host=facts.http_host,
-            method=facts.http_method,
-            path=facts.http_path or "/",
-            at=at,
-            units=facts.http_units,
-            attribution=attribution,
-        )
-    if facts.provider_cost is not None:
-        return CostResult(
-            status="priced",
-            amount=facts.provider_cost,
-            source="provider",
-            provider=facts.provider,
-            model=facts.model,
-        )
-    if facts.usage_error is not None:
-        return unpriced(facts.usage_error, provider=facts.provider, model=facts.model)
-    if facts.usage is None:
-        return unpriced("no_usage", provider=facts.provider, model=facts.model)
-    if facts.model is None:
-        return unpriced("unknown_model", provider=facts.provider)
-    return catalog.price_tokens(
-        facts.model,
-        facts.usage,
-        provider=facts.provider,
-        at=at,
-        service_tier=facts.service_tier,
-        attribution=attribution,
-    )
-
-
 def load_catalog_for(config: ReceiverConfig) -> PriceCatalog:
     """The embedded catalog, with ``config.catalog`` layered on top when given."""
     from otel_cost import pricing
@@ -91,29 +45,6 @@ def load_catalog_for(config: ReceiverConfig) -> PriceCatalog:
     if config.catalog:
         return pricing.load_catalog([config.catalog])
     return pricing.default_catalog()
-
-
-def build_span_pipeline(
-    catalog: PriceCatalog, attribution: AttributionConfig = DEFAULT_CONFIG
-) -> SpanPipeline:
-    """The protobuf span pipeline over the shared usage, pricing and attribution engine."""
-
-    def price(facts: Any, at: int, keys: Mapping[str, str]) -> CostResult | None:
-        return price_call(catalog, facts, at, keys)
-
-    def attribute(
-        span_attrs: Mapping[str, object], resource_attrs: Mapping[str, object]
-    ) -> Mapping[str, str]:
-        return resolve_attribution(span_attrs, resource_attrs, None, attribution)
-
-    return SpanPipeline(
-        read_keys=READ_KEYS | frozenset(attribution.span_attributes),
-        read_prefixes=READ_PREFIXES,
-        read_call=read_call,
-        price=price,
-        attribute=attribute,
-        resource_keys=frozenset(attribution.resource_attributes),
-    )
 
 
 def _otlp_metric_reader(url: str, interval_s: int) -> MetricReader:
@@ -198,7 +129,7 @@ class Receiver:
         if config.forward_traces:
             self._forwarder = Forwarder(sender_for(config.forward_traces))
         self.pipeline = Pipeline(
-            build_span_pipeline(catalog),
+            SpanPipeline(catalog),
             self._ledger,
             metrics,
             forward=self._forwarder.submit if self._forwarder else None,

@@ -127,6 +127,10 @@ class ExemplarCollector(Collector):
             return []
         families: dict[str, Metric] = {}
         for resource_metrics in data.resource_metrics:
+            # target_info carries the resource (service.instance.id tells workers apart).
+            info = families.setdefault("target", Metric("target", "Target metadata", "info"))
+            resource = {label_name(k): str(v) for k, v in resource_metrics.resource.attributes.items()}
+            info.add_sample("target_info", resource, 1)
             for scope_metrics in resource_metrics.scope_metrics:
                 for metric in scope_metrics.metrics:
                     name = metric_name(metric.name)

@@ -17,19 +17,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from otel_cost import semconv
+from otel_cost._enrich import Catalog, Priced, cost_attributes, price_http, price_llm
+from otel_cost.attribution import DEFAULT_CONFIG, AttributionConfig, resolve_attribution
+from otel_cost.estimate import CONTENT_KEYS, CONTENT_PREFIXES
 from otel_cost.pricing.types import CostResult, unpriced
-from otel_cost.receiver.attributes import cost_attributes
 from otel_cost.record import CostRecord
+from otel_cost.usage import READ_KEYS, READ_PREFIXES, CallFacts, read_call
 
 _log = logging.getLogger(__name__)
 
@@ -41,13 +43,6 @@ _BREAKDOWN_PREFIX = semconv.COST_BREAKDOWN + "."
 _SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value", "bytes_value"})
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
-
-PriceSpan = Callable[[Any, int, Mapping[str, str]], "CostResult | None"]
-"""``(call facts, start time in epoch ns, attribution) -> CostResult``, or None for an HTTP
-call that is not a paid API (no record at all)."""
-ReadCall = Callable[..., Any]
-ResolveAttribution = Callable[[Mapping[str, object], Mapping[str, object]], Mapping[str, str]]
-"""``(span attributes, resource attributes) -> attribution keys``."""
 
 
 @dataclass(slots=True)
@@ -147,27 +142,24 @@ def already_priced(attrs: Mapping[str, object]) -> tuple[CostResult, dict[str, s
 class SpanPipeline:
     """Validates, prices and (optionally) enriches the spans of export requests.
 
-    Thread-safe: it keeps no per-request state. ``read_call``, ``price`` and ``attribute``
-    are the shared engine (``otel_cost.usage``, ``otel_cost.pricing``,
-    ``otel_cost.attribution``), injected so tests can pin the catalog.
+    Thread-safe: it keeps no per-request state. Pricing is the SDK processor's: the same
+    ``usage.read_call``, ``_enrich.price_llm``/``price_http`` (token estimation from content
+    included) and ``attribution.resolve_attribution``, so any fleet gets the same numbers.
     """
 
     def __init__(
         self,
+        catalog: Catalog,
         *,
-        read_keys: frozenset[str],
-        read_prefixes: Sequence[str],
-        read_call: ReadCall,
-        price: PriceSpan,
-        attribute: ResolveAttribution,
-        resource_keys: frozenset[str] = frozenset(),
+        attribution: AttributionConfig = DEFAULT_CONFIG,
+        estimate: bool = True,
     ) -> None:
-        self._read_keys = read_keys
-        self._prefixes = (_COST_PREFIX, *read_prefixes)
-        self._read_call = read_call
-        self._price = price
-        self._attribute = attribute
-        self._resource_keys = resource_keys | {semconv.SERVICE_NAME}
+        self._catalog = catalog
+        self._attribution = attribution
+        self._estimate = estimate
+        self._read_keys = READ_KEYS | frozenset(attribution.span_attributes)
+        self._prefixes = (_COST_PREFIX, *READ_PREFIXES)
+        self._resource_keys = frozenset(attribution.resource_attributes) | {semconv.SERVICE_NAME}
 
     def _read_attrs(self, attributes: Sequence[KeyValue]) -> dict[str, object]:
         # The hot loop: one pass over the KeyValues, a set lookup per key, and a value read
@@ -190,9 +182,9 @@ class SpanPipeline:
     def process(self, request: ExportTraceServiceRequest, *, enrich: bool) -> ProcessedRequest:
         """Validate and price every span of ``request``; drop malformed spans from it in place.
 
-        With ``enrich``, the cost attributes of each newly priced span are appended to it, so
+        With ``enrich``, the cost attributes of each newly priced span are written to it, so
         ``request.SerializeToString()`` is the enriched trace to forward. Never raises for span
-        content: a span the engine cannot handle is logged and recorded as unpriced.
+        content: a span the engine fails on is logged and recorded as unpriced.
         """
         out = ProcessedRequest()
         records = out.records
@@ -211,14 +203,10 @@ class SpanPipeline:
                             out.error_message = problem
                         continue
                     attrs = self._read_attrs(span.attributes)
-                    if not attrs:
-                        continue
-                    record = self._record(span, attrs, resource, service_name)
-                    if record is None:
-                        continue
-                    records.append(record)
-                    if enrich and attrs.get(semconv.COST_STATUS) is None:
-                        _append_attributes(span, cost_attributes(record))
+                    if attrs:
+                        record = self._record(span, attrs, resource, service_name, enrich)
+                        if record is not None:
+                            records.append(record)
                 for index in reversed(bad):
                     del spans[index]
                 out.rejected_spans += len(bad)
@@ -231,27 +219,31 @@ class SpanPipeline:
         attrs: dict[str, object],
         resource: Mapping[str, object],
         service_name: str,
+        enrich: bool,
     ) -> CostRecord | None:
         try:
-            facts = self._read_call(attrs, span_name=span.name, span_kind_client=span.kind == _CLIENT)
-        except Exception:  # a bug in the engine must not lose the batch
-            _log.exception("usage reader failed on span %r", span.name)
-            return None
-        if facts is None:
-            return None
-        upstream = already_priced(attrs)
-        if upstream is not None:
-            result, attribution = upstream
-        else:
-            try:
-                attribution = dict(self._attribute(attrs, resource))
-                priced = self._price(facts, span.start_time_unix_nano, attribution)
-            except Exception:
-                _log.exception("pricing failed on span %r", span.name)
-                attribution, priced = {}, unpriced("internal_error")
-            if priced is None:
+            facts = read_call(attrs, span_name=span.name, span_kind_client=span.kind == _CLIENT)
+            if facts is None:
                 return None
-            result = priced
+            upstream = already_priced(attrs)
+            if upstream is not None:
+                result, attribution = upstream
+                usage, estimated = facts.usage, bool(attrs.get(semconv.COST_USAGE_ESTIMATED))
+            else:
+                attribution = resolve_attribution(attrs, resource, None, self._attribution)
+                priced = self._price(span, facts, attrs, attribution)
+                if priced is None:
+                    return None
+                result, usage, estimated = priced.result, priced.usage, priced.estimated
+                if enrich:
+                    extra = cost_attributes(facts, priced, attrs)
+                    for key, value in attribution.items():
+                        extra.setdefault(f"{semconv.COST_ATTRIBUTION}.{key}", value)
+                    _set_attributes(span, extra, attrs)
+        except Exception:  # a bug in the engine must not lose the rest of the batch
+            _log.exception("pricing failed on span %r", span.name)
+            return None
+        llm = facts.kind == "llm"
         return CostRecord(
             trace_id=span.trace_id,
             span_id=span.span_id,
@@ -260,26 +252,51 @@ class SpanPipeline:
             kind=facts.kind,
             result=result,
             service_name=service_name,
-            provider=result.provider or facts.provider,
-            model=facts.model,
+            # As the SDK processor records them: an HTTP API call is named by its catalog rule.
+            provider=(result.provider or facts.provider) if llm else result.provider,
+            model=facts.model if llm else result.model,
             operation=facts.operation,
-            usage=facts.usage,
+            usage=usage,
             attribution=attribution,
-            usage_estimated=bool(getattr(facts, "usage_estimated", False)),
+            usage_estimated=estimated,
             error=span.status.code == _ERROR,
         )
 
+    def _price(
+        self, span: Span, facts: CallFacts, attrs: dict[str, object], attribution: Mapping[str, str]
+    ) -> Priced | None:
+        at = span.start_time_unix_nano or None
+        if facts.kind == "http":
+            return price_http(facts, self._catalog, at, attribution)
+        if self._estimate and facts.usage is None and not facts.usage_error and facts.provider_cost is None:
+            # No usage on the span: read its content too (a second pass, only for these spans)
+            # so tokens can be counted locally, as the SDK processor does.
+            for kv in span.attributes:
+                if kv.key in CONTENT_KEYS or kv.key.startswith(CONTENT_PREFIXES):
+                    attrs[kv.key] = any_value(kv.value)
+        estimate = self._estimate
+        return price_llm(facts, attrs, self._catalog, at_ns=at, attribution=attribution, estimate=estimate)
 
-def _append_attributes(span: Span, attributes: Mapping[str, object]) -> None:
-    """Append attributes to a span protobuf (the keys are new: the span carried no ``cost.*``)."""
+
+def _set_attributes(span: Span, attributes: Mapping[str, object], present: Mapping[str, object]) -> None:
+    """Write attributes on a span protobuf: replace the value of a key it carries (keys stay
+    unique, as OTLP requires), append the others."""
     for key, value in attributes.items():
-        kv = span.attributes.add()
-        kv.key = key
-        if isinstance(value, bool):
-            kv.value.bool_value = value
-        elif isinstance(value, int):
-            kv.value.int_value = value
-        elif isinstance(value, float):
-            kv.value.double_value = value
+        if key in present:
+            for kv in span.attributes:
+                if kv.key == key:
+                    _write_value(kv, value)
+                    break
         else:
-            kv.value.string_value = str(value)
+            _write_value(span.attributes.add(key=key), value)
+
+
+def _write_value(kv: KeyValue, value: object) -> None:
+    if isinstance(value, bool):
+        kv.value.bool_value = value
+    elif isinstance(value, int):
+        kv.value.int_value = value
+    elif isinstance(value, float):
+        kv.value.double_value = value
+    else:
+        kv.value.string_value = str(value)

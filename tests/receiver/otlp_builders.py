@@ -15,7 +15,7 @@ from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_cost.ledger import open_ledger
-from otel_cost.pricing import default_catalog
+from otel_cost.pricing import PriceCatalog, default_catalog
 from otel_cost.receiver.app import Receiver
 from otel_cost.receiver.config import Endpoint, ReceiverConfig
 from otel_cost.receiver.pipeline import LedgerLike
@@ -74,7 +74,7 @@ def request(spans: list[Span], service: str = "checkout") -> ExportTraceServiceR
 
 @contextmanager
 def running_receiver(
-    tmp: Path, *, ledger: LedgerLike | None = None, **settings: Any
+    tmp: Path, *, ledger: LedgerLike | None = None, catalog: PriceCatalog | None = None, **settings: Any
 ) -> Iterator[tuple[Receiver, LedgerLike]]:
     """A started in-process receiver (gRPC, HTTP, Prometheus on free loopback ports)."""
     config = replace(
@@ -82,7 +82,7 @@ def running_receiver(
         **settings,
     )
     store = ledger if ledger is not None else open_ledger(os.fspath(tmp / "ledger.sqlite"))
-    receiver = Receiver(config, ledger=store, catalog=default_catalog())
+    receiver = Receiver(config, ledger=store, catalog=catalog or default_catalog())
     receiver.start()
     try:
         yield receiver, store

@@ -25,10 +25,12 @@ from tests.receiver.otlp_builders import chat_attrs, request, running_receiver, 
 
 
 class Sink(ThreadingHTTPServer):
-    """Loopback OTLP/HTTP endpoint that stores request bodies; answers 503 ``fail_first`` times."""
+    """Loopback OTLP/HTTP endpoint that stores trace and metric request bodies; answers 503
+    ``fail_first`` times first."""
 
     def __init__(self, fail_first: int = 0) -> None:
         self.bodies: list[bytes] = []
+        self.metric_bodies: list[bytes] = []
         self.fail_first = fail_first
         self.received = threading.Event()
         super().__init__(("127.0.0.1", 0), _SinkHandler)
@@ -54,8 +56,8 @@ class _SinkHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        assert self.path == "/v1/traces"
-        server.bodies.append(body)
+        assert self.path in ("/v1/traces", "/v1/metrics")
+        (server.bodies if self.path == "/v1/traces" else server.metric_bodies).append(body)
         server.received.set()
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
