@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from otel_cost.pricing._files import DiscountRule
 from otel_cost.pricing._prices import PriceSet
@@ -41,30 +41,41 @@ class Slot:
         self.price_ref = f"{ref}@{version}"
 
 
-def _setter(name: str) -> Any:
-    return cast(Any, CostResult.__dict__[name]).__set__
+class _Unfrozen:
+    """The exact slot layout of ``CostResult``, without the frozen ``__setattr__``.
+
+    CostResult is a frozen, slotted dataclass: its keyword ``__init__`` sets each field through
+    ``object.__setattr__`` and costs about 1 us, half a priced call. On the hot path we fill an
+    instance of this twin with plain slot stores and then make it a CostResult by assigning
+    ``__class__`` (allowed between classes of identical layout); the value is an ordinary,
+    frozen CostResult, equal to one built by the constructor (tests/pricing check this).
+    """
+
+    __slots__ = CostResult.__slots__  # pyright: ignore[reportAttributeAccessIssue]
+
+    def __init__(  # noqa: PLR0917
+        self,
+        status: PriceStatus,
+        amount: Decimal,
+        currency: str,
+        breakdown: Mapping[str, Decimal],
+        reason: str | None,
+        price_ref: str,
+        provider: str,
+        model: str,
+    ) -> None:
+        self.status = status
+        self.amount = amount
+        self.currency = currency
+        self.breakdown = breakdown
+        self.reason = reason
+        self.price_ref = price_ref
+        self.provider = provider
+        self.model = model
+        self.source = "local"
 
 
-# CostResult is a frozen, slotted dataclass: writing its slots directly costs a third of its
-# keyword __init__ (frozen __init__ goes through object.__setattr__ per field).
-_set = tuple(
-    _setter(n)
-    for n in (
-        "status",
-        "amount",
-        "currency",
-        "breakdown",
-        "reason",
-        "price_ref",
-        "provider",
-        "model",
-        "source",
-    )
-)
-_new = object.__new__
-
-
-def make_result(  # noqa: PLR0917 - hot path, positional on purpose
+def _fast(  # noqa: PLR0917
     status: PriceStatus,
     amount: Decimal,
     currency: str,
@@ -74,16 +85,35 @@ def make_result(  # noqa: PLR0917 - hot path, positional on purpose
     provider: str,
     model: str,
 ) -> CostResult:
-    """A ``CostResult`` (``source='local'``), built fast; same value as the keyword constructor."""
-    s0, s1, s2, s3, s4, s5, s6, s7, s8 = _set
-    result = _new(CostResult)
-    s0(result, status)
-    s1(result, amount)
-    s2(result, currency)
-    s3(result, breakdown)
-    s4(result, reason)
-    s5(result, price_ref)
-    s6(result, provider)
-    s7(result, model)
-    s8(result, "local")
+    result: Any = _Unfrozen(status, amount, currency, breakdown, reason, price_ref, provider, model)
+    result.__class__ = CostResult
     return result
+
+
+def _portable(  # noqa: PLR0917
+    status: PriceStatus,
+    amount: Decimal,
+    currency: str,
+    breakdown: Mapping[str, Decimal],
+    reason: str | None,
+    price_ref: str,
+    provider: str,
+    model: str,
+) -> CostResult:
+    return CostResult(status, amount, currency, breakdown, reason, price_ref, provider, model)
+
+
+def _choose() -> Any:
+    """The fast builder where the interpreter allows it (CPython, PyPy), else the constructor."""
+    try:
+        probe = _fast("priced", Decimal(1), "USD", {}, None, "probe", "p", "m")
+    except TypeError:  # pragma: no cover - an interpreter without __class__ assignment
+        return _portable
+    if probe != _portable("priced", Decimal(1), "USD", {}, None, "probe", "p", "m"):  # pragma: no cover
+        return _portable
+    return _fast
+
+
+make_result = _choose()
+"""``make_result(status, amount, currency, breakdown, reason, price_ref, provider, model)``:
+a ``CostResult`` with ``source='local'``, built fast; equal to the keyword constructor's."""
