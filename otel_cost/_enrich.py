@@ -227,9 +227,12 @@ def redacted_urls(attrs: Mapping[str, object]) -> dict[str, AttributeValue]:
     return out
 
 
-def with_attributes(span: ReadableSpan, extra: Mapping[str, AttributeValue]) -> ReadableSpan:
-    """A copy of ``span`` with ``extra`` merged into its attributes (the original is not touched)."""
-    attributes: dict[str, AttributeValue] = dict(span.attributes or {})
+def with_attributes(
+    span: ReadableSpan, extra: Mapping[str, AttributeValue], current: Mapping[str, object] | None = None
+) -> ReadableSpan:
+    """A copy of ``span`` with ``extra`` merged into its attributes (the original is not touched).
+    ``current``: the span's attributes already copied to a dict, to save copying them again."""
+    attributes: dict[str, object] = dict(current if current is not None else (span.attributes or {}))
     attributes.update(extra)
     events = span._events if isinstance(span._events, BoundedList) else span.events  # pyright: ignore[reportPrivateUsage]
     links = span._links if isinstance(span._links, BoundedList) else span.links  # pyright: ignore[reportPrivateUsage]
@@ -238,7 +241,7 @@ def with_attributes(span: ReadableSpan, extra: Mapping[str, AttributeValue]) -> 
         context=span.context,
         parent=span.parent,
         resource=span.resource,
-        attributes=attributes,
+        attributes=attributes,  # pyright: ignore[reportArgumentType]
         events=events,
         links=links,
         kind=span.kind,

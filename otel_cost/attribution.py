@@ -140,8 +140,9 @@ def from_baggage(entries: Mapping[str, object], config: AttributionConfig = DEFA
 
 def _from_mapping(attrs: Mapping[str, object], mapping: Mapping[str, str], out: dict[str, str]) -> None:
     for name, key in mapping.items():
-        if key not in out:
-            cleaned = _clean(attrs.get(name))
+        value = attrs.get(name)
+        if value is not None and key not in out:
+            cleaned = _clean(value)
             if cleaned is not None:
                 out[key] = cleaned
 
@@ -149,8 +150,9 @@ def _from_mapping(attrs: Mapping[str, object], mapping: Mapping[str, str], out: 
 def on_span(attrs: Mapping[str, object]) -> dict[str, str]:
     """The ``cost.attribution.*`` entries already on a span, without the prefix."""
     out: dict[str, str] = {}
+    prefix = ATTRIBUTE_PREFIX
     for name, value in attrs.items():
-        if name.startswith(ATTRIBUTE_PREFIX):
+        if name[: len(prefix)] == prefix:
             cleaned = _clean(value)
             if cleaned is not None:
                 out[name[len(ATTRIBUTE_PREFIX) :]] = cleaned

@@ -29,6 +29,7 @@ from decimal import Decimal
 from opentelemetry import baggage, trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, SynchronousMultiSpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind, StatusCode, TraceState
@@ -55,6 +56,18 @@ ENV_RAISE_ERRORS = "OTEL_COST_RAISE_ERRORS"
 _ROLLUP_CAP = 100_000  # open rollup accumulators kept at most (parents that never end here)
 _WARNED_CAP = 1_000
 _ZERO = Decimal(0)
+_NO_ATTRS: Mapping[str, object] = {}
+
+
+def _attributes(span: ReadableSpan) -> dict[str, object]:
+    """The span's attributes as a plain dict. Lookups through the SDK's read-only view of its
+    ``BoundedAttributes`` cost several times a dict's, and the processor makes dozens per span,
+    so it copies the underlying dict once (SDK internals, stable over the supported range; the
+    public view is the fallback)."""
+    inner = getattr(getattr(span, "_attributes", None), "_dict", None)
+    if isinstance(inner, dict):
+        return dict(inner)  # pyright: ignore[reportUnknownArgumentType]
+    return dict(span.attributes) if span.attributes else {}
 
 
 def _raise_errors() -> bool:
@@ -125,6 +138,7 @@ class CostSpanProcessor(SpanProcessor):
         self._rollups: dict[int, Decimal] = {}
         self._rollup_lock = threading.Lock()
         self._warned: set[tuple[str, str | None, str | None]] = set()
+        self._resource_cache: tuple[Resource, dict[str, str]] | None = None
 
     @property
     def next_processor(self) -> SpanProcessor | None:
@@ -173,13 +187,14 @@ class CostSpanProcessor(SpanProcessor):
     # -- enrichment ----------------------------------------------------------------------------
 
     def _enrich(self, span: ReadableSpan) -> ReadableSpan:
-        attrs: Mapping[str, object] = span.attributes or {}
+        attrs = _attributes(span)
         facts = read_call(attrs, span.name, span.kind == SpanKind.CLIENT)
         extra: dict[str, AttributeValue] = {}
         own = _ZERO
         if facts is not None and not facts.already_priced:
-            resource_attrs: Mapping[str, object] = span.resource.attributes
-            who = resolve_attribution(attrs, resource_attrs, None, self._config)
+            who = resolve_attribution(attrs, _NO_ATTRS, None, self._config)
+            for key, value in self._resource_attribution(span.resource).items():
+                who.setdefault(key, value)
             at_ns = span.start_time
             if facts.kind == "llm":
                 priced: Priced | None = price_llm(
@@ -217,7 +232,16 @@ class CostSpanProcessor(SpanProcessor):
                 own = Decimal(str(amount))
         if self._rollup_enabled:
             self._rollup(span, attrs, own, extra)
-        return _with_attributes(span, extra) if extra else span
+        return _with_attributes(span, extra, attrs) if extra else span
+
+    def _resource_attribution(self, resource: Resource) -> Mapping[str, str]:
+        """Attribution from resource attributes, computed once per resource (one per provider)."""
+        cached = self._resource_cache
+        if cached is not None and cached[0] is resource:
+            return cached[1]
+        keys = resolve_attribution(_NO_ATTRS, resource.attributes, None, self._config)
+        self._resource_cache = (resource, keys)
+        return keys
 
     def _rollup(
         self, span: ReadableSpan, attrs: Mapping[str, object], own: Decimal, extra: dict[str, AttributeValue]

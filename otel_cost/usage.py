@@ -185,16 +185,67 @@ class _Invalid(Exception):
     """A token count that cannot be trusted."""
 
 
-def _first(attrs: Mapping[str, object], keys: tuple[str, ...]) -> object | None:
-    for key in keys:
-        value = attrs.get(key)
-        if value is not None and value != "":
-            return value
-    return None
+# key -> (field, rank): read_call makes one pass over a span's attributes and keeps, per field,
+# the value of the best-ranked key present (a dozen dict lookups instead of ~60 probes).
+_FIELD_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("input", _INPUT_KEYS),
+    ("output", _OUTPUT_KEYS),
+    ("cache_read", _CACHE_READ_KEYS),
+    ("cache_write", _CACHE_WRITE_KEYS),
+    ("reasoning", _REASONING_KEYS),
+    ("input_audio", _INPUT_AUDIO_KEYS),
+    ("output_audio", _OUTPUT_AUDIO_KEYS),
+    ("provider", _PROVIDER_KEYS),
+    ("request_model", _REQUEST_MODEL_KEYS),
+    ("response_model", (sc.GEN_AI_RESPONSE_MODEL,)),
+    ("service_tier", _SERVICE_TIER_KEYS),
+    ("http_method", _HTTP_METHOD_KEYS),
+    ("http_url", _HTTP_URL_KEYS),
+    ("http_host", _HTTP_HOST_KEYS),
+    ("http_path", _HTTP_PATH_KEYS),
+    ("operation", (sc.GEN_AI_OPERATION_NAME,)),
+    ("request_type", (sc.OPENLLMETRY_LLM_REQUEST_TYPE,)),
+    ("traceloop_kind", (sc.OPENLLMETRY_TRACELOOP_SPAN_KIND,)),
+    ("openinference_kind", (sc.OPENINFERENCE_SPAN_KIND,)),
+    ("reported_cost", (sc.GEN_AI_USAGE_COST_AMOUNT,)),
+    ("reported_cost_source", (sc.GEN_AI_USAGE_COST_SOURCE,)),
+    ("cost_amount", (sc.COST_AMOUNT,)),
+    ("cost_status", (sc.COST_STATUS,)),
+    ("units", (sc.COST_UNITS,)),
+)
+_FIELDS: dict[str, tuple[str, int]] = {
+    key: (name, rank) for name, keys in _FIELD_KEYS for rank, key in enumerate(keys)
+}
+_LLM_MARKERS = (
+    "provider",
+    "request_model",
+    "response_model",
+    "operation",
+    "request_type",
+    "openinference_kind",
+    "input",
+    "output",
+)
 
 
-def _text(attrs: Mapping[str, object], keys: tuple[str, ...]) -> str | None:
-    value = _first(attrs, keys)
+def _pick(attrs: Mapping[str, object]) -> dict[str, object]:
+    """Field name -> value of the best-ranked key present (empty strings count as absent)."""
+    picked: dict[str, object] = {}
+    ranks: dict[str, int] = {}
+    fields = _FIELDS
+    for key, value in attrs.items():
+        hit = fields.get(key)
+        if hit is None or value is None or value == "":
+            continue
+        name, rank = hit
+        if rank < ranks.get(name, 1 << 30):
+            ranks[name] = rank
+            picked[name] = value
+    return picked
+
+
+def _text(picked: Mapping[str, object], name: str) -> str | None:
+    value = picked.get(name)
     return None if value is None else str(value)
 
 
@@ -220,21 +271,25 @@ def _count(value: object) -> int:
     return count
 
 
-def _opt_count(attrs: Mapping[str, object], keys: tuple[str, ...]) -> int | None:
-    value = _first(attrs, keys)
+def _opt_count(picked: Mapping[str, object], name: str) -> int | None:
+    value = picked.get(name)
     return None if value is None else _count(value)
 
 
 def read_usage(attrs: Mapping[str, object]) -> tuple[TokenUsage | None, str | None]:
     """Token usage in the semconv convention, and ``invalid_usage`` when a count is bad."""
+    return _usage(_pick(attrs))
+
+
+def _usage(picked: Mapping[str, object]) -> tuple[TokenUsage | None, str | None]:
     try:
-        input_tokens = _opt_count(attrs, _INPUT_KEYS)
-        output_tokens = _opt_count(attrs, _OUTPUT_KEYS)
-        cache_read = _opt_count(attrs, _CACHE_READ_KEYS) or 0
-        cache_write = _opt_count(attrs, _CACHE_WRITE_KEYS) or 0
-        reasoning = _opt_count(attrs, _REASONING_KEYS) or 0
-        input_audio = _opt_count(attrs, _INPUT_AUDIO_KEYS) or 0
-        output_audio = _opt_count(attrs, _OUTPUT_AUDIO_KEYS) or 0
+        input_tokens = _opt_count(picked, "input")
+        output_tokens = _opt_count(picked, "output")
+        cache_read = _opt_count(picked, "cache_read") or 0
+        cache_write = _opt_count(picked, "cache_write") or 0
+        reasoning = _opt_count(picked, "reasoning") or 0
+        input_audio = _opt_count(picked, "input_audio") or 0
+        output_audio = _opt_count(picked, "output_audio") or 0
     except _Invalid:
         return None, INVALID_USAGE
     if input_tokens is None and output_tokens is None:
@@ -259,47 +314,47 @@ def read_usage(attrs: Mapping[str, object]) -> tuple[TokenUsage | None, str | No
     return usage, None
 
 
-def _is_orchestration(attrs: Mapping[str, object]) -> bool:
-    operation = attrs.get(sc.GEN_AI_OPERATION_NAME)
+def _is_orchestration(picked: Mapping[str, object]) -> bool:
+    operation = picked.get("operation")
     if isinstance(operation, str) and operation in _NON_CALL_OPERATIONS:
         return True
-    kind = attrs.get(sc.OPENLLMETRY_TRACELOOP_SPAN_KIND)
+    kind = picked.get("traceloop_kind")
     if isinstance(kind, str) and kind.lower() in _NON_CALL_TRACELOOP_KINDS:
         return True
-    kind = attrs.get(sc.OPENINFERENCE_SPAN_KIND)
+    kind = picked.get("openinference_kind")
     return isinstance(kind, str) and kind.upper() in _NON_CALL_OPENINFERENCE_KINDS
 
 
 def is_orchestration(attrs: Mapping[str, object]) -> bool:
     """True for agent, workflow, tool and chain spans: they get a rollup, never spend of their own."""
-    return _is_orchestration(attrs)
+    return _is_orchestration(_pick(attrs))
 
 
-def _operation(attrs: Mapping[str, object]) -> str | None:
-    operation = attrs.get(sc.GEN_AI_OPERATION_NAME)
-    if isinstance(operation, str) and operation:
+def _operation(picked: Mapping[str, object]) -> str | None:
+    operation = picked.get("operation")
+    if isinstance(operation, str):
         return operation
-    request_type = attrs.get(sc.OPENLLMETRY_LLM_REQUEST_TYPE)
-    if isinstance(request_type, str) and request_type:
+    request_type = picked.get("request_type")
+    if isinstance(request_type, str):
         return _LLM_REQUEST_TYPES.get(request_type, request_type)
-    kind = attrs.get(sc.OPENINFERENCE_SPAN_KIND)
+    kind = picked.get("openinference_kind")
     if isinstance(kind, str):
         return _OPENINFERENCE_OPERATIONS.get(kind.upper())
     return None
 
 
-def _service_tier(attrs: Mapping[str, object]) -> str | None:
-    tier = _text(attrs, _SERVICE_TIER_KEYS)
+def _service_tier(picked: Mapping[str, object]) -> str | None:
+    tier = _text(picked, "service_tier")
     if tier is None:
         return None
     tier = tier.strip().lower()
     return None if not tier or tier in _STANDARD_TIERS else tier
 
 
-def _provider_cost(attrs: Mapping[str, object]) -> Decimal | None:
-    if attrs.get(sc.GEN_AI_USAGE_COST_SOURCE) != sc.COST_SOURCE_VALUE_PROVIDER:
+def _provider_cost(picked: Mapping[str, object]) -> Decimal | None:
+    if picked.get("reported_cost_source") != sc.COST_SOURCE_VALUE_PROVIDER:
         return None
-    value = attrs.get(sc.GEN_AI_USAGE_COST_AMOUNT)
+    value = picked.get("reported_cost")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
     try:
@@ -309,24 +364,11 @@ def _provider_cost(attrs: Mapping[str, object]) -> Decimal | None:
     return amount if amount.is_finite() and amount >= 0 else None
 
 
-def _looks_like_llm(attrs: Mapping[str, object]) -> bool:
-    return (
-        _first(attrs, _PROVIDER_KEYS) is not None
-        or _first(attrs, _REQUEST_MODEL_KEYS) is not None
-        or attrs.get(sc.GEN_AI_RESPONSE_MODEL) is not None
-        or attrs.get(sc.GEN_AI_OPERATION_NAME) is not None
-        or attrs.get(sc.OPENLLMETRY_LLM_REQUEST_TYPE) is not None
-        or attrs.get(sc.OPENINFERENCE_SPAN_KIND) is not None
-        or _first(attrs, _INPUT_KEYS) is not None
-        or _first(attrs, _OUTPUT_KEYS) is not None
-    )
-
-
-def _http_facts(attrs: Mapping[str, object]) -> tuple[str | None, str | None, str | None]:
-    method = _text(attrs, _HTTP_METHOD_KEYS)
-    host = _text(attrs, _HTTP_HOST_KEYS)
-    path = _text(attrs, _HTTP_PATH_KEYS)
-    url = _text(attrs, _HTTP_URL_KEYS)
+def _http_facts(picked: Mapping[str, object]) -> tuple[str | None, str | None, str | None]:
+    method = _text(picked, "http_method")
+    host = _text(picked, "http_host")
+    path = _text(picked, "http_path")
+    url = _text(picked, "http_url")
     if url and (host is None or path is None):
         try:
             parts = urlsplit(url)
@@ -341,8 +383,8 @@ def _http_facts(attrs: Mapping[str, object]) -> tuple[str | None, str | None, st
     return (method.upper() if method else None), host, path
 
 
-def _http_units(attrs: Mapping[str, object]) -> int | None:
-    value = attrs.get(sc.COST_UNITS)
+def _http_units(picked: Mapping[str, object]) -> int | None:
+    value = picked.get("units")
     if value is None:
         return None
     try:
@@ -362,26 +404,27 @@ def read_call(
     span name; it is not needed by the conventions read today. Never raises.
     """
     del span_name  # reserved: no supported convention needs it
-    if _is_orchestration(attrs):
+    picked = _pick(attrs)
+    if not picked or _is_orchestration(picked):
         return None
-    already_priced = sc.COST_AMOUNT in attrs or sc.COST_STATUS in attrs
-    if _looks_like_llm(attrs):
-        usage, usage_error = read_usage(attrs)
+    already_priced = "cost_amount" in picked or "cost_status" in picked
+    if any(name in picked for name in _LLM_MARKERS):
+        usage, usage_error = _usage(picked)
         return CallFacts(
             kind="llm",
-            provider=_text(attrs, _PROVIDER_KEYS),
-            request_model=_text(attrs, _REQUEST_MODEL_KEYS),
-            response_model=_text(attrs, (sc.GEN_AI_RESPONSE_MODEL,)),
-            operation=_operation(attrs),
+            provider=_text(picked, "provider"),
+            request_model=_text(picked, "request_model"),
+            response_model=_text(picked, "response_model"),
+            operation=_operation(picked),
             usage=usage,
             usage_error=usage_error,
-            service_tier=_service_tier(attrs),
-            provider_cost=_provider_cost(attrs),
+            service_tier=_service_tier(picked),
+            provider_cost=_provider_cost(picked),
             already_priced=already_priced,
         )
     if not span_kind_client:
         return None
-    method, host, path = _http_facts(attrs)
+    method, host, path = _http_facts(picked)
     if method is None or host is None:
         return None
     return CallFacts(
@@ -396,6 +439,6 @@ def read_call(
         http_method=method,
         http_host=host,
         http_path=path or "/",
-        http_units=_http_units(attrs),
+        http_units=_http_units(picked),
         already_priced=already_priced,
     )
