@@ -147,6 +147,9 @@ class Receiver:
                 reuse_port=reuse,
                 max_message_bytes=config.max_body_bytes,
                 retry_after_s=config.retry_after_s,
+                # More handler threads than queue slots: a full queue, not a busy thread pool,
+                # is what pushes back (grpcio would queue the calls silently instead).
+                threads=config.queue_size + 8,
             )
         if config.http_endpoint is not None:
             self._http, http_port = start_http_server(

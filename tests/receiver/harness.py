@@ -14,11 +14,18 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
+from otel_cost.ledger import open_ledger
 from tests.conftest import REPO, require_integration
 
 
@@ -123,20 +130,6 @@ class ReceiverProcess:
         return self.proc is not None and self.proc.poll() is None
 
 
-@pytest.fixture
-def receiver_factory(tmp_path: Path) -> Iterator[type[ReceiverProcess] | object]:
-    started: list[ReceiverProcess] = []
-
-    def make(*extra: str, ledger: Path | None = None, env: dict[str, str] | None = None) -> ReceiverProcess:
-        receiver = ReceiverProcess(tmp_path, *extra, ledger=ledger, env=env)
-        started.append(receiver)
-        return receiver
-
-    yield make
-    for receiver in started:
-        receiver.kill()
-
-
 class Prometheus:
     """A real Prometheus server (Debian package) scraping given targets every second."""
 
@@ -217,3 +210,59 @@ def prometheus_binary() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return binary
+
+
+def record_spans(
+    service: str, calls: Sequence[tuple[str, str, int, int]], extra_spans: int = 0
+) -> list[ReadableSpan]:
+    """Finished SDK spans: one gen_ai client span per (provider, model, input, output) call,
+    inside an agent span (never priced), plus ``extra_spans`` plain internal spans."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span(
+        "invoke_agent planner",
+        attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"},
+    ):
+        for provider_name, model, input_tokens, output_tokens in calls:
+            with tracer.start_as_current_span(
+                f"chat {model}",
+                kind=SpanKind.CLIENT,
+                attributes={
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": provider_name,
+                    "gen_ai.request.model": model,
+                    "gen_ai.usage.input_tokens": input_tokens,
+                    "gen_ai.usage.output_tokens": output_tokens,
+                },
+            ):
+                pass
+        for i in range(extra_spans):
+            with tracer.start_as_current_span(f"step {i}"):
+                pass
+    provider.shutdown()
+    return list(memory.get_finished_spans())
+
+
+def ledger_total(path: Path) -> tuple[Decimal, int]:
+    ledger = open_ledger(str(path))
+    try:
+        rows = ledger.spend()
+        return sum((r.amount for r in rows), Decimal(0)), ledger.count()
+    finally:
+        ledger.close()
+
+
+def export_until_ok(exporter: SpanExporter, spans: Sequence[ReadableSpan], timeout_s: float = 60.0) -> int:
+    """Export like a Collector's retry queue: the same batch again until it is acknowledged (the
+    SDK exporter also retries by itself within its timeout)."""
+    deadline = time.monotonic() + timeout_s
+    attempts = 0
+    while True:
+        attempts += 1
+        if exporter.export(spans) is SpanExportResult.SUCCESS:
+            return attempts
+        if time.monotonic() > deadline:
+            raise AssertionError(f"batch not acknowledged after {attempts} attempts")
+        time.sleep(0.2)

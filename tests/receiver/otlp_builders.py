@@ -4,9 +4,11 @@ in-process receiver on free loopback ports with the real ledger and the embedded
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from otel_cost.pricing import PriceCatalog, default_catalog
 from otel_cost.receiver.app import Receiver
 from otel_cost.receiver.config import Endpoint, ReceiverConfig
 from otel_cost.receiver.pipeline import LedgerLike
+from otel_cost.receiver.spans import any_value
 
 LOOPBACK0 = Endpoint("127.0.0.1", 0)
 
@@ -88,3 +91,54 @@ def running_receiver(
         yield receiver, store
     finally:
         receiver.stop(2.0)
+
+
+class Sink(ThreadingHTTPServer):
+    """Loopback OTLP/HTTP endpoint that stores trace and metric request bodies; answers 503
+    ``fail_first`` times first."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.bodies: list[bytes] = []
+        self.metric_bodies: list[bytes] = []
+        self.fail_first = fail_first
+        self.received = threading.Event()
+        super().__init__(("127.0.0.1", 0), _SinkHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _SinkHandler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+    def do_POST(self) -> None:
+        server = self.server
+        assert isinstance(server, Sink)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if server.fail_first > 0:
+            server.fail_first -= 1
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        assert self.path in ("/v1/traces", "/v1/metrics")
+        (server.bodies if self.path == "/v1/traces" else server.metric_bodies).append(body)
+        server.received.set()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def attributes_of(body: bytes) -> list[dict[str, object]]:
+    req = ExportTraceServiceRequest.FromString(body)
+    return [
+        {kv.key: any_value(kv.value) for kv in s.attributes}
+        for rs in req.resource_spans
+        for ss in rs.scope_spans
+        for s in ss.spans
+    ]

@@ -20,8 +20,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_cost.pricing import load_catalog
-from tests.receiver.otlp_builders import chat_attrs, request, running_receiver, span
-from tests.receiver.test_forward import Sink, attributes_of
+from tests.receiver.otlp_builders import Sink, attributes_of, chat_attrs, request, running_receiver, span
 
 
 def export(port: int, spans: list[Span]) -> None:

@@ -12,67 +12,13 @@ from __future__ import annotations
 import threading
 import time
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from otel_cost.receiver.forward import Forwarder, http_sender
-from otel_cost.receiver.spans import any_value
-from tests.receiver.otlp_builders import chat_attrs, request, running_receiver, span
-
-
-class Sink(ThreadingHTTPServer):
-    """Loopback OTLP/HTTP endpoint that stores trace and metric request bodies; answers 503
-    ``fail_first`` times first."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.bodies: list[bytes] = []
-        self.metric_bodies: list[bytes] = []
-        self.fail_first = fail_first
-        self.received = threading.Event()
-        super().__init__(("127.0.0.1", 0), _SinkHandler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _SinkHandler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        return None
-
-    def do_POST(self) -> None:
-        server = self.server
-        assert isinstance(server, Sink)
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if server.fail_first > 0:
-            server.fail_first -= 1
-            self.send_response(503)
-            self.send_header("Retry-After", "0")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        assert self.path in ("/v1/traces", "/v1/metrics")
-        (server.bodies if self.path == "/v1/traces" else server.metric_bodies).append(body)
-        server.received.set()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
-def attributes_of(body: bytes) -> list[dict[str, object]]:
-    req = ExportTraceServiceRequest.FromString(body)
-    return [
-        {kv.key: any_value(kv.value) for kv in s.attributes}
-        for rs in req.resource_spans
-        for ss in rs.scope_spans
-        for s in ss.spans
-    ]
+from tests.receiver.otlp_builders import Sink, attributes_of, chat_attrs, request, running_receiver, span
 
 
 def test_forwarded_spans_carry_cost_and_malformed_spans_are_not_forwarded(tmp_path: Path):

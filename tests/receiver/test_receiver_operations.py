@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -22,8 +24,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from tests.conftest import require_integration
-from tests.receiver.harness import ReceiverProcess
-from tests.receiver.test_integration import ledger_total, record_spans
+from tests.receiver.harness import ReceiverProcess, ledger_total, record_spans
 
 CALL = Decimal("0.0045")
 
@@ -170,3 +171,32 @@ def test_sigterm_drains_in_flight_exports(tmp_path: Path, receivers: list[Receiv
     assert count >= acknowledged * 50
     assert total == count * CALL
     exporter.shutdown()
+
+
+def test_a_port_in_use_is_an_error_not_a_silent_share(tmp_path: Path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "otel_cost",
+                "serve",
+                "--grpc-endpoint",
+                f"127.0.0.1:{port}",
+                "--http-endpoint",
+                "off",
+                "--prometheus-endpoint",
+                "off",
+                "--ledger",
+                str(tmp_path / "l.sqlite"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert f"cannot start: Failed to bind to address 127.0.0.1:{port}" in done.stderr
