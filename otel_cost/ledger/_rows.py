@@ -97,9 +97,12 @@ TEXT_COLUMNS = frozenset(
 Row = tuple[str | int | None, ...]
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: object) -> str:
     """Sorted keys, no whitespace, UTF-8 kept: the one serialisation hashes are computed over."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def sha256_hex(text: str) -> str:
@@ -137,9 +140,18 @@ def canonical_amount(amount: Decimal) -> str:
     return text
 
 
+_DAYS: dict[int, str] = {}
+
+
 def day_of(epoch_ns: int) -> str:
     """UTC calendar day (``YYYY-MM-DD``) of a Unix time in nanoseconds."""
-    return datetime.fromtimestamp(epoch_ns // 10**9, tz=timezone.utc).strftime("%Y-%m-%d")
+    day = epoch_ns // 86_400_000_000_000
+    text = _DAYS.get(day)
+    if text is None:
+        text = datetime.fromtimestamp(day * 86_400, tz=timezone.utc).strftime("%Y-%m-%d")
+        if len(_DAYS) < 4096:
+            _DAYS[day] = text
+    return text
 
 
 def record_key(record: CostRecord) -> tuple[str, str]:
