@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import pytest
+from e2e_support import Pipeline  # pyright: ignore[reportImplicitRelativeImport]
 from opentelemetry.context import Context
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.sdk.metrics import MeterProvider
@@ -50,36 +50,6 @@ class _Switch(SpanProcessor):
 _SWITCH = _Switch()
 _PROVIDER = TracerProvider(resource=Resource.create({"service.name": "e2e"}))
 _PROVIDER.add_span_processor(_SWITCH)
-
-
-@dataclass
-class Pipeline:
-    tracer_provider: TracerProvider
-    exporter: InMemorySpanExporter
-    metric_reader: InMemoryMetricReader
-    scope: tuple[str, ...] | None = None
-    """Instrumentation scope of the instrumentation under test (see ``instrument``)."""
-
-    def spans(self) -> tuple[ReadableSpan, ...]:
-        return self.exporter.get_finished_spans()
-
-    def llm_spans(self) -> list[ReadableSpan]:
-        """Priced spans of the instrumentation under test. OpenLLMetry 0.62's uninstrument()
-        leaves some wrappers of openai 3.x in place, so spans of an instrumentation used by an
-        earlier test may appear too; the scope name tells them apart."""
-        return [
-            s
-            for s in self.spans()
-            if s.attributes
-            and "cost.status" in s.attributes
-            and (
-                self.scope is None
-                or (
-                    s.instrumentation_scope is not None
-                    and s.instrumentation_scope.name.startswith(self.scope)
-                )
-            )
-        ]
 
 
 @pytest.fixture

@@ -13,6 +13,10 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from otel_cost.replay import Interaction
 
 M = Decimal(1_000_000)
@@ -151,3 +155,33 @@ def expected_cost(usage: RecordedUsage) -> Decimal:
         assert price_write is not None
         total += usage.cache_write * price_write
     return total / M
+
+
+@dataclass
+class Pipeline:
+    tracer_provider: TracerProvider
+    exporter: InMemorySpanExporter
+    metric_reader: InMemoryMetricReader
+    scope: tuple[str, ...] | None = None
+    """Instrumentation scope of the instrumentation under test (see ``instrument``)."""
+
+    def spans(self) -> tuple[ReadableSpan, ...]:
+        return self.exporter.get_finished_spans()
+
+    def llm_spans(self) -> list[ReadableSpan]:
+        """Priced spans of the instrumentation under test. OpenLLMetry 0.62's uninstrument()
+        leaves some wrappers of openai 3.x in place, so spans of an instrumentation used by an
+        earlier test may appear too; the scope name tells them apart."""
+        return [
+            s
+            for s in self.spans()
+            if s.attributes
+            and "cost.status" in s.attributes
+            and (
+                self.scope is None
+                or (
+                    s.instrumentation_scope is not None
+                    and s.instrumentation_scope.name.startswith(self.scope)
+                )
+            )
+        ]

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import anthropic
 import pytest
-from conftest import Pipeline  # pyright: ignore[reportImplicitRelativeImport]
-from e2e_support import expected_cost, recorded_usage  # pyright: ignore[reportImplicitRelativeImport]
+from e2e_support import Pipeline, expected_cost, recorded_usage  # pyright: ignore[reportImplicitRelativeImport]
 
 from otel_cost import semconv as sc
 from otel_cost.replay import ReplayServer, load_cassette

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 import requests
-from conftest import Pipeline  # pyright: ignore[reportImplicitRelativeImport]
+from e2e_support import Pipeline  # pyright: ignore[reportImplicitRelativeImport]
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import openai
 import pytest
-from conftest import Pipeline  # pyright: ignore[reportImplicitRelativeImport]
-from e2e_support import expected_cost, recorded_usage  # pyright: ignore[reportImplicitRelativeImport]
+from e2e_support import Pipeline, expected_cost, recorded_usage  # pyright: ignore[reportImplicitRelativeImport]
 
 from otel_cost import semconv as sc
 from otel_cost.replay import Interaction, ReplayServer, load_cassette

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Sampler
+from processor_support import Setup  # pyright: ignore[reportImplicitRelativeImport]
 
 from otel_cost import CostSpanProcessor
 from otel_cost.pricing import PriceCatalog, load_catalog
@@ -26,17 +26,6 @@ def catalog() -> PriceCatalog:
     """acme-chat: $1/M input, $0.50/M cached input, $2/M output; gpt-4o: $2.50/$1.25/$10 (openai.com);
     search API $0.005 a call; OCR API $0.01 a page."""
     return load_catalog([CATALOG_FILE], include_defaults=False)
-
-
-@dataclass
-class Setup:
-    provider: TracerProvider
-    exporter: InMemorySpanExporter
-    reader: InMemoryMetricReader
-    processor: CostSpanProcessor
-
-    def spans(self) -> dict[str, ReadableSpan]:
-        return {s.name: s for s in self.exporter.get_finished_spans()}
 
 
 @pytest.fixture

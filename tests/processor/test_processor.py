@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 import tiktoken
-from conftest import Setup  # pyright: ignore[reportImplicitRelativeImport]
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
+from processor_support import Setup  # pyright: ignore[reportImplicitRelativeImport]
 
 from otel_cost import attribution
 from otel_cost import semconv as sc

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from conftest import Setup  # pyright: ignore[reportImplicitRelativeImport]
 from opentelemetry.sdk.trace.sampling import AlwaysRecordSampler, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
+from processor_support import Setup  # pyright: ignore[reportImplicitRelativeImport]
 
 from otel_cost import RecordAllSampler
 from otel_cost import semconv as sc
