@@ -127,6 +127,15 @@ def _serve(config: ReceiverConfig, worker_index: int) -> int:
     return 0
 
 
+def _die_with_parent() -> None:
+    """In the worker, before exec: get SIGTERM (and drain) if the supervisor dies (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _as_text(value: object) -> str:
     if value is None:
         return "off"
@@ -155,7 +164,9 @@ def _supervise(config: ReceiverConfig) -> int:
     for index in range(config.workers):
         env = {**os.environ, **settings, _WORKER_ENV: str(index)}
         env.pop("OTEL_COST_CONFIG", None)
-        children.append(subprocess.Popen([sys.executable, "-m", "otel_cost", "serve"], env=env))
+        # The supervisor runs no threads, so preexec_fn is safe here.
+        command = [sys.executable, "-m", "otel_cost", "serve"]
+        children.append(subprocess.Popen(command, env=env, preexec_fn=_die_with_parent))  # noqa: PLW1509
     status = 0
     while not stop.is_set():
         if any(child.poll() is not None for child in children):

@@ -8,11 +8,13 @@ output; 1000 input + 200 output tokens = 0.0025 + 0.0020 = 0.0045 USD per call.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -149,7 +151,22 @@ def test_two_workers_share_the_ports_with_their_own_instance_ids(
     assert ledger_total(receiver.ledger) == (Decimal("0.45"), 100)
     for exporter in exporters:
         exporter.shutdown()
-    assert receiver.terminate() == 0
+    # The supervisor dies without a word: its workers get SIGTERM (PR_SET_PDEATHSIG) and drain.
+    receiver.kill()
+    workers = [int(str(first["pid"])), int(str(second["pid"]))]
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+    assert ledger_total(receiver.ledger) == (Decimal("0.45"), 100)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_sigterm_drains_in_flight_exports(tmp_path: Path, receivers: list[ReceiverProcess]):
