@@ -142,6 +142,8 @@ class Pipeline:
         if not job.done.wait(self._timeout):
             # The commit may still land; the client's retry is then deduplicated by the ledger.
             raise CommitFailed("the ledger commit did not finish in time")
+        if isinstance(job.error, ShuttingDown):
+            raise job.error
         if job.error is not None:
             raise CommitFailed(f"ledger commit failed: {job.error}") from job.error
         return result
@@ -202,3 +204,13 @@ class Pipeline:
         self._closing = True
         self._queue.put(_STOP)
         self._thread.join(timeout_s)
+        # A request that slipped in after the stop marker: refuse it now (the client retries)
+        # rather than let it wait for a commit that will not come.
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(job, _Job):
+                job.error = ShuttingDown("the receiver is shutting down")
+                job.done.set()

@@ -248,3 +248,24 @@ def test_json_response_for_json_request_is_by_the_spec(tmp_path: Path):
         )
         assert code == 200
         assert json.loads(raw) == {}
+
+
+def test_a_failed_ledger_commit_is_not_acknowledged(tmp_path: Path):
+    """The database goes away (the real ledger, closed under the receiver): exports are answered
+    with the retryable codes, so clients keep their spans and retry."""
+    with running_receiver(tmp_path) as (receiver, ledger):
+        ledger.close()
+        code, headers, raw = post(
+            receiver.ports.http,
+            request([span(1, chat_attrs())]).SerializeToString(),
+            "application/x-protobuf",
+        )
+        assert code == 503
+        assert headers["Retry-After"] == "1"
+        assert "ledger commit failed" in status_pb2.Status.FromString(raw).message
+        with pytest.raises(grpc.RpcError) as failure:
+            grpc_export(receiver.ports.grpc, request([span(2, chat_attrs())]))
+        assert failure.value.code() is grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+        # Spans that cost nothing need no commit: still acknowledged.
+        tool = span(3, {"gen_ai.operation.name": "execute_tool"})
+        assert not grpc_export(receiver.ports.grpc, request([tool])).HasField("partial_success")
