@@ -28,7 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every subcommand registered."""
-    parser = argparse.ArgumentParser(prog="otel-cost", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="otel-cost", description=(__doc__ or "otel-cost").splitlines()[0])
     parser.add_argument("--version", action="version", version=f"otel-cost {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
