@@ -230,3 +230,20 @@ def test_checker_catches_broken_configs() -> None:
     assert "exporters: nosuch is defined but used in no pipeline" in problems
     broken["service"]["pipelines"]["logs/sum"] = {"receivers": ["sum"], "exporters": ["otlp/x"]}
     assert "connector sum does not connect traces to logs" in config_problems(broken)
+
+
+def test_connector_attributes_are_registered_names() -> None:
+    """The attribute keys the connectors read are names otel-cost writes or reads (semconv registry)."""
+    from otel_cost import semconv
+
+    names = {v for k, v in vars(semconv).items() if k.isupper() and isinstance(v, str)}
+    config = _load("collector-only.yaml")
+    keys: list[str] = []
+    for connector in config["connectors"].values():
+        for spec in connector["spans"].values():
+            keys += [spec["source_attribute"]] if "source_attribute" in spec else []
+            keys += [attr["key"] for attr in spec.get("attributes", [])]
+    assert keys
+    for key in keys:
+        template = key.startswith(semconv.COST_ATTRIBUTION + ".")
+        assert key in names or template, f"{key} is not in the semconv registry"
