@@ -12,8 +12,7 @@ import argparse
 import sys
 from datetime import date
 
-from otel_cost.ledger import LedgerError, open_ledger
-from otel_cost.ledger._views import StoredCall
+from otel_cost.ledger import LedgerError, StoredCall, open_ledger
 from otel_cost.pricing import CatalogError, CostResult, load_catalog
 from otel_cost.report.progress import Progress
 

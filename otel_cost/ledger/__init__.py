@@ -10,7 +10,22 @@ See docs/ledger.md.
 from __future__ import annotations
 
 from otel_cost.ledger._backend import LedgerError
+from otel_cost.ledger._compact import CompactResult
 from otel_cost.ledger._query import CallRow, SpendRow
 from otel_cost.ledger._store import ChainHead, Ledger, open_ledger
+from otel_cost.ledger._verify import Problem, VerifyReport
+from otel_cost.ledger._views import StoredCall, ViewInfo
 
-__all__ = ("CallRow", "ChainHead", "Ledger", "LedgerError", "SpendRow", "open_ledger")
+__all__ = (
+    "CallRow",
+    "ChainHead",
+    "CompactResult",
+    "Ledger",
+    "LedgerError",
+    "Problem",
+    "SpendRow",
+    "StoredCall",
+    "VerifyReport",
+    "ViewInfo",
+    "open_ledger",
+)

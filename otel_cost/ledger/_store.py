@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otel_cost.ledger._backend import Backend, connect
+from otel_cost.ledger._query import CallRow, SpendRow, iter_calls, spend
 from otel_cost.ledger._rows import (
     CALL_COLUMNS,
     GENESIS_HASH,
@@ -20,7 +21,12 @@ from otel_cost.ledger._rows import (
     row_hash,
     rows_digest,
 )
+from otel_cost.ledger._verify import VerifyReport, verify_chain
+from otel_cost.ledger._views import Repricer, ViewInfo, list_views, view_info, write_view
 from otel_cost.record import CostRecord
+
+if TYPE_CHECKING:
+    from otel_cost.ledger._compact import CompactResult
 
 _INSERT_CALL = (
     f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}, row_hash)"
@@ -172,7 +178,7 @@ class Ledger:
         until: date | str | None = None,
         where: Mapping[str, str | None] | None = None,
         view: str | None = None,
-    ) -> list[Any]:
+    ) -> list[SpendRow]:
         """Spend per group, exact: e.g. ``spend(["project"], since=date.today(), where={"project": "x"})``.
 
         ``by`` and ``where`` keys are columns (provider, model, service, operation, kind, status,
@@ -182,8 +188,6 @@ class Ledger:
         ``SpendRow``s sorted by key; compacted days come from roll-ups. ``view`` uses a repriced
         view's amounts where it has them.
         """
-        from otel_cost.ledger._query import spend
-
         with self._lock:
             return spend(self._db, by, since=since, until=until, where=where, view=view)
 
@@ -193,23 +197,21 @@ class Ledger:
         until: date | str | None = None,
         where: Mapping[str, str | None] | None = None,
         view: str | None = None,
-    ) -> Iterator[Any]:
-        """The stored calls (``CallRow``) matching the filters, in time order (for drill-down)."""
-        from otel_cost.ledger._query import iter_calls
-
+    ) -> Iterator[CallRow]:
+        """The stored calls matching the filters, in time order (for drill-down)."""
         return iter_calls(self._db, since, until, where, view)
 
-    def verify(self, *, expect_head: str | None = None, progress: Callable[[int], None] | None = None) -> Any:
-        """Re-hash the chain and every row (``VerifyReport``; ``.problems[0]`` is the first broken link)."""
-        from otel_cost.ledger._verify import verify_chain
-
+    def verify(
+        self, *, expect_head: str | None = None, progress: Callable[[int], None] | None = None
+    ) -> VerifyReport:
+        """Re-hash the chain and every row; ``report.problems[0]`` is the first broken link."""
         with self._lock, self._db.read_transaction():
             return verify_chain(self._db, expect_head=expect_head, progress=progress)
 
     def compact(
         self, keep_days: int, *, today: date | None = None, progress: Callable[[int], None] | None = None
-    ) -> Any:
-        """Replace calls older than ``keep_days`` by daily roll-ups (``CompactResult``); see ``_compact``."""
+    ) -> CompactResult:
+        """Replace calls older than ``keep_days`` by daily roll-ups, as a chained checkpoint."""
         from otel_cost.ledger._compact import compact
 
         return compact(self, keep_days, today=today, progress=progress)
@@ -220,16 +222,13 @@ class Ledger:
         with self._lock, self._db.read_transaction():
             yield
 
-    def view_info(self, name: str) -> Any:
-        """The ``ViewInfo`` of a price view, or ``None``."""
-        from otel_cost.ledger._views import view_info
-
+    def view_info(self, name: str) -> ViewInfo | None:
+        """A price view's description, or ``None`` when there is no view of that name."""
         with self._lock:
             return view_info(self._db, name)
 
-    def views(self) -> list[Any]:
-        from otel_cost.ledger._views import list_views
-
+    def views(self) -> list[ViewInfo]:
+        """Every price view, by name."""
         with self._lock:
             return list_views(self._db)
 
@@ -240,12 +239,10 @@ class Ledger:
         catalog: str,
         from_day: str,
         to_day: str,
-        reprice: Callable[[Any], Any],
+        reprice: Repricer,
         progress: Callable[[int], None] | None = None,
-    ) -> Any:
+    ) -> ViewInfo:
         """Reprice the calls of a day range into view ``name``; original rows stay as they are."""
-        from otel_cost.ledger._views import write_view
-
         with self._lock:
             return write_view(
                 self._db,
