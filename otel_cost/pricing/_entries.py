@@ -118,6 +118,8 @@ class Entry:
     overrides: list[Override] = field(default_factory=list[Override])
     tier_rules: list[TierRule] = field(default_factory=list[TierRule])
     currency: str = "USD"
+    strict_dates: bool = False
+    """No price outside every period (user models), instead of genai-prices' "the first one"."""
     name: str | None = None
     source: str | None = None
     checked: str | None = None
@@ -208,7 +210,7 @@ class Entry:
         for constraint, prices in reversed(self.periods):
             if constraint.active(at_ns):
                 return prices
-        return self.periods[0][1]
+        return {} if self.strict_dates else self.periods[0][1]
 
     def _tiered(
         self, standard: dict[str, PriceValue], at_ns: int, tier: str, fallback: bool

@@ -43,6 +43,7 @@ def _user_entry(rule: ModelRule) -> Entry:
         model=rule.id,
         periods=list(rule.periods),
         currency=rule.currency,
+        strict_dates=True,
         name=rule.name,
         source=rule.source,
         checked=rule.checked,

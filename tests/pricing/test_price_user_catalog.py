@@ -47,6 +47,25 @@ models:
     assert after.price_ref == f"acme/acme-70b@{catalog.version}"
 
 
+def test_custom_model_has_no_price_outside_its_dates(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+models:
+  - id: pilot-model
+    prices: {effective_from: "2026-06-01", effective_until: "2026-07-01", input_mtok: "1", output_mtok: "2"}
+""",
+    )
+    catalog = load_catalog([path])
+    for at in (datetime(2026, 5, 31, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)):
+        result = catalog.price_tokens("pilot-model", USAGE, at=at)
+        assert (result.status, result.reason) == ("unpriced", "no_price"), at
+    # In June: 1,000,000 in * $1 + 100,000 out * $2 per MTok = 1 + 0.2
+    assert catalog.price_tokens("pilot-model", USAGE, at=datetime(2026, 6, 15, tzinfo=UTC)).amount == Decimal(
+        "1.2"
+    )
+
+
 def test_override_applies_from_its_date(tmp_path: Path) -> None:
     # Contract price for gpt-4.1 from 2026-12-01: $1.80 in / $7.20 out (list: $2 / $8 per MTok).
     # 1,000,000 in + 100,000 out: list 2 + 0.8 = 2.8; contract 1.8 + 0.72 = 2.52
