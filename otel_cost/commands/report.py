@@ -106,20 +106,21 @@ def run(args: argparse.Namespace) -> int:
         with ledger:
             if args.drill is not None:
                 return _run_drill(args, ledger, (rules, rules_text), out, progress)
-            progress.done("aggregating the ledger ...")
             if args.format == "focus":
-                _write_focus(args, ledger, (rules, rules_text), out)
+                with progress.ticking("aggregating the ledger"):
+                    _write_focus(args, ledger, (rules, rules_text), out)
                 return 0
-            report = build_report(
-                ledger,
-                args.by,
-                since=args.since,
-                until=args.until,
-                rules=rules,
-                rules_text=rules_text,
-                view=args.view,
-                daily=args.format == "html",
-            )
+            with progress.ticking("aggregating the ledger"):
+                report = build_report(
+                    ledger,
+                    args.by,
+                    since=args.since,
+                    until=args.until,
+                    rules=rules,
+                    rules_text=rules_text,
+                    view=args.view,
+                    daily=args.format == "html",
+                )
             out.write(_render(report, args.format))
     except ReportError as exc:
         print(f"otel-cost report: {exc}", file=sys.stderr)

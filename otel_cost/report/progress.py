@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 
@@ -39,6 +42,30 @@ class Progress:
         self._stream.write(line)
         self._stream.flush()
         self._drawn = True
+
+    @contextmanager
+    def ticking(self, phase: str) -> Iterator[None]:
+        """Show ``phase`` with the seconds elapsed while a step without a row count runs (one query)."""
+        if not self.enabled:
+            yield
+            return
+        stop = threading.Event()
+        started = time.monotonic()
+
+        def tick() -> None:
+            while not stop.wait(0.2):
+                self._stream.write(f"\r{self._label}: {phase} {time.monotonic() - started:5.1f} s")
+                self._stream.flush()
+
+        thread = threading.Thread(target=tick, name="otel-cost-progress", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+            self._stream.write(f"\r{self._label}: {phase} done in {time.monotonic() - started:.1f} s\n")
+            self._stream.flush()
 
     def done(self, message: str | None = None) -> None:
         """End the bar's line (and print ``message`` on stderr)."""

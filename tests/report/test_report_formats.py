@@ -144,3 +144,15 @@ def test_drill_lists_the_calls_of_a_line(ledger_path: Path, capsys: pytest.Captu
     doc = json.loads(_run(ledger_path, "json", capsys))
     (line,) = [ln for ln in doc["lines"] if ln["key"] == {"project": "search", "model": "gpt-4o"}]
     assert f"line total: {line['amount']} USD" in text
+
+
+def test_progress_goes_to_stderr_only(ledger_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plain = _run(ledger_path, "csv", capsys)
+    argv = ["report", "--ledger", str(ledger_path), "--by", "project,model", "--format", "csv", "--progress"]
+    assert main([*argv, "--rules", str(ledger_path.parent / "rules.yaml")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == plain
+    assert "report: aggregating the ledger done in" in captured.err
+    # Without a TTY and without --progress, stderr stays empty.
+    _run(ledger_path, "csv", capsys)
+    assert capsys.readouterr().err == ""
