@@ -105,7 +105,7 @@ def model_candidates(model: str) -> list[tuple[str | None, str]]:
     out: list[tuple[str | None, str]] = [(None, ref)]
 
     def add(provider: str | None, candidate: str) -> None:
-        if candidate and (provider, candidate) not in out:
+        if candidate and all(candidate != seen for _, seen in out):
             out.append((provider, candidate))
 
     # Gateway prefixes: openai/gpt-4o, bedrock/anthropic.claude-..., vertex_ai/gemini-2.5-pro.
