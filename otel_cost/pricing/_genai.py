@@ -139,15 +139,3 @@ def load_snapshot(path: Path) -> list[gp.Provider]:
     if not isinstance(raw, list):
         raise ValueError("expected a JSON list of providers (genai-prices data.json)")
     return gp._providers_from_raw(raw)  # pyright: ignore[reportPrivateUsage]
-
-
-def describe(prices: Mapping[str, PriceValue]) -> dict[str, str]:
-    """Catalog price keys as strings, tiers spelled ``base (>N: price)``, for display."""
-    out: dict[str, str] = {}
-    for key, value in prices.items():
-        if isinstance(value, tuple):
-            tiers = ", ".join(f">{t}: {p}" for t, p in value[1])
-            out[key] = f"{value[0]} ({tiers})"
-        else:
-            out[key] = str(value)
-    return out

@@ -60,9 +60,6 @@ PROVIDER_ALIASES: Mapping[str, str] = {
     "novita": "novita",
 }
 
-# Provider ids that are known but have no price data of their own (beyond fallbacks).
-KNOWN_WITHOUT_DATA: frozenset[str] = frozenset({"ibm.watsonx.ai", "watsonx", "ollama", "huggingface"})
-
 # A model-name prefix (``openai/``, Bedrock's ``anthropic.``) -> provider id.
 MODEL_PREFIX_PROVIDERS: Mapping[str, str] = {
     "openai": "openai",
