@@ -20,6 +20,7 @@ import time
 from types import FrameType
 from typing import Any
 
+from otel_cost import semconv
 from otel_cost.receiver.config import SETTINGS, ConfigError, ReceiverConfig, env_name, flag_name, load_config
 
 _log = logging.getLogger("otel_cost.serve")
@@ -114,7 +115,7 @@ def _serve(config: ReceiverConfig, worker_index: int) -> int:
         "event": "listening",
         "pid": os.getpid(),
         "worker": worker_index,
-        "service.instance.id": receiver.instance_id,
+        semconv.SERVICE_INSTANCE_ID: receiver.instance_id,
         "grpc": ports.grpc,
         "http": ports.http,
         "prometheus": ports.prometheus,
