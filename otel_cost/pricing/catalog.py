@@ -76,7 +76,7 @@ class PriceCatalog:
         alias_map.update({k.strip().lower(): v for k, v in (aliases or {}).items()})
         self._resolver = Resolver(index, files, alias_map)
         self._discounts: list[DiscountRule] = [d for f in files for d in f.discounts]
-        self._entry_discounts: dict[str, tuple[DiscountRule, ...]] = {}
+        self._entry_discounts: dict[tuple[str, str], tuple[DiscountRule, ...]] = {}
         self._apis: list[ApiRule] = [a for f in files for a in f.apis]
         self._api_cache: dict[tuple[str, str, str], tuple[ApiRule, ...]] = {}
         self._resolved: dict[tuple[str | None, str], Resolved | str] = {}
@@ -186,9 +186,7 @@ class PriceCatalog:
         prices, suffix = entry.prices(at_ns, tier, resolved.fallback)
         if prices is None:
             return "no_price"
-        discounts = self._entry_discounts.get(entry.id)
-        if discounts is None:
-            discounts = self._discounts_for(entry)
+        discounts = self._discounts_for(entry, resolved.provider)
         lo, hi = entry.interval(at_ns)
         slot = Slot(
             lo,
@@ -207,15 +205,22 @@ class PriceCatalog:
             self._slots[(provider, model, service_tier)] = slot
         return slot
 
-    def _discounts_for(self, entry: Entry) -> tuple[DiscountRule, ...]:
-        found = tuple(
-            rule
-            for rule in self._discounts
-            if rule.api is None
-            and (rule.provider is None or normalise_provider(rule.provider) == entry.provider)
-            and (rule.model is None or fnmatchcase(entry.model.lower(), rule.model))
-        )
-        self._entry_discounts[entry.id] = found
+    def _discounts_for(self, entry: Entry, served_by: str) -> tuple[DiscountRule, ...]:
+        """Discount rules for a model: its provider is the entry's or the serving one (a
+        contract with Azure covers the OpenAI models Azure serves)."""
+        key = (entry.id, served_by)
+        found = self._entry_discounts.get(key)
+        if found is None:
+            found = tuple(
+                rule
+                for rule in self._discounts
+                if rule.api is None
+                and (
+                    rule.provider is None or normalise_provider(rule.provider) in (entry.provider, served_by)
+                )
+                and (rule.model is None or fnmatchcase(entry.model.lower(), rule.model))
+            )
+            self._entry_discounts[key] = found
         return found
 
     # -- HTTP APIs ------------------------------------------------------------------------

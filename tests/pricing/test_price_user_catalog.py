@@ -119,6 +119,17 @@ discounts:
     assert other.amount == nobody.amount == Decimal("0.45")
 
 
+def test_discount_with_the_serving_provider(tmp_path: Path) -> None:
+    # An Azure agreement: 10% off every model Azure serves. gpt-4o via Azure at list $2.50 in /
+    # $10 out per MTok: 100,000 in + 10,000 out = 0.25 + 0.1 = 0.35; * 0.9 = 0.315.
+    # The same model straight from OpenAI keeps its list price.
+    path = write(tmp_path, "discounts:\n  - {id: azure-ea, provider: az.ai.openai, multiplier: '0.9'}\n")
+    catalog = load_catalog([path])
+    usage = TokenUsage(input_tokens=100_000, output_tokens=10_000)
+    assert catalog.price_tokens("gpt-4o", usage, provider="azure", at=AT_2025).amount == Decimal("0.315")
+    assert catalog.price_tokens("gpt-4o", usage, provider="openai", at=AT_2025).amount == Decimal("0.35")
+
+
 def test_aliases_from_file_and_argument(tmp_path: Path) -> None:
     # Azure deployment names -> models. gpt-4o $2.50/$10; gpt-4o-mini $0.15/$0.60 per MTok.
     # 1,000,000 in + 100,000 out: gpt-4o 2.5 + 1 = 3.5; gpt-4o-mini 0.15 + 0.06 = 0.21
