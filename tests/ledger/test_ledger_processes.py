@@ -1,0 +1,86 @@
+"""SQLite ledger shared by processes: concurrent writers (serve --workers N), and kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from otel_cost.ledger import open_ledger
+
+REPO = Path(__file__).resolve().parents[2]
+
+_WRITER = """
+import json, sys
+from otel_cost.ledger import open_ledger
+from tests.ledger.ledger_fixtures import make_record
+url, offset = sys.argv[1], int(sys.argv[2])
+ledger = open_ledger(url)
+new = 0
+for b in range(40):
+    own = [make_record(offset + b * 10 + i, amount="0.001") for i in range(5)]
+    shared = [make_record(900_000 + b * 10 + i, amount="0.5") for i in range(2)]
+    new += len(ledger.append(own + shared))
+ledger.close()
+print(json.dumps({"new": new}))
+"""
+
+# Appends one-record batches forever, printing each id once append has returned (= acknowledged).
+_ENDLESS = """
+import sys
+from otel_cost.ledger import open_ledger
+from tests.ledger.ledger_fixtures import make_record
+ledger = open_ledger(sys.argv[1])
+n = 0
+while True:
+    n += 1
+    ledger.append([make_record(n, amount="0.01")])
+    print(n, flush=True)
+"""
+
+
+def test_two_processes_share_one_sqlite_ledger(tmp_path: Path) -> None:
+    url = str(tmp_path / "shared.db")
+    open_ledger(url).close()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, url, str(offset)], cwd=REPO, stdout=subprocess.PIPE, text=True
+        )
+        for offset in (100_000, 200_000)
+    ]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    with open_ledger(url) as ledger:
+        # 2 x 40 x 5 own spans + 80 spans sent to both, stored and reported new once each.
+        assert ledger.count() == 480
+        assert sum(json.loads(out)["new"] for out in outs) == 480
+        assert ledger.spend()[0].amount == Decimal("40.4")  # 400 x 0.001 + 80 x 0.5
+        assert ledger.verify().ok
+
+
+def test_acknowledged_appends_survive_kill_9(tmp_path: Path) -> None:
+    url = str(tmp_path / "killed.db")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _ENDLESS, url], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    acked = 0
+    deadline = time.monotonic() + 60
+    while acked < 50 and time.monotonic() < deadline:
+        acked = int(proc.stdout.readline())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    assert acked >= 50
+    with open_ledger(url) as ledger:
+        stored = ledger.count()
+        # Every acknowledged append is there (one more may have committed before its print).
+        assert stored in (acked, acked + 1)
+        assert ledger.verify().ok
+        (row,) = ledger.spend()
+        assert row.amount == Decimal("0.01") * stored
