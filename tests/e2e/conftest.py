@@ -109,12 +109,40 @@ INSTRUMENTORS: dict[str, tuple[Callable[[], BaseInstrumentor], tuple[str, ...]]]
 _ACTIVE: dict[str, BaseInstrumentor] = {}
 
 
+def _unwrap_leftovers() -> list[str]:
+    """Remove wrappers OpenLLMetry's openai instrumentation (0.62.4) leaves on openai 3.x classes
+    after uninstrument() (chat completions and responses), so later tests see a clean SDK."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import openai.resources
+
+    removed: list[str] = []
+    for info in pkgutil.walk_packages(openai.resources.__path__, "openai.resources."):
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:
+            continue
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            for name, attribute in list(vars(cls).items()):
+                value = attribute
+                while hasattr(value, "__wrapped__") and str(
+                    getattr(getattr(value, "_self_wrapper", None), "__module__", "")
+                ).startswith("opentelemetry.instrumentation.openai."):
+                    value = value.__wrapped__
+                    setattr(cls, name, value)
+                    removed.append(f"{cls.__qualname__}.{name}")
+    return removed
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _uninstrument_at_end() -> Iterator[None]:
     yield
     for instrumentor in _ACTIVE.values():
         instrumentor.uninstrument()
     _ACTIVE.clear()
+    _unwrap_leftovers()
 
 
 @pytest.fixture
@@ -123,10 +151,10 @@ def instrument(pipeline: Pipeline) -> Iterator[Callable[[str], None]]:
     at its spans in this test.
 
     openai-v2 is instrumented for the test and uninstrumented after it. OpenLLMetry's are
-    instrumented once per session and left in place: 0.62's uninstrument() does not remove all
-    of its wrappers from openai 3.x, so instrumenting again would stack a second wrapper. Tests
-    that use openai-v2 therefore run before those using OpenLLMetry's openai instrumentation
-    (file and definition order), so no two instrumentations wrap one SDK call.
+    instrumented once per session and left in place: 0.62's uninstrument() leaves most of its
+    wrappers on openai 3.x, so instrumenting again would stack a second wrapper. Before openai-v2
+    is instrumented, OpenLLMetry's openai wrappers are removed (``_unwrap_leftovers``), so no two
+    instrumentations wrap one SDK call.
     """
     scoped: list[BaseInstrumentor] = []
 
@@ -134,6 +162,10 @@ def instrument(pipeline: Pipeline) -> Iterator[Callable[[str], None]]:
         factory, scope = INSTRUMENTORS[name]
         pipeline.scope = scope
         if name == "openai-v2":
+            leftover = _ACTIVE.pop("openllmetry-openai", None)
+            if leftover is not None:  # both would wrap the same SDK calls
+                leftover.uninstrument()
+                _unwrap_leftovers()
             instrumentor = factory()
             instrumentor.instrument(tracer_provider=_PROVIDER)
             scoped.append(instrumentor)
