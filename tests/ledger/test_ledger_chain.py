@@ -106,6 +106,11 @@ def test_compaction_keeps_totals_and_verifies(tmp_path: Path) -> None:
         ("2025-11-24",): Decimal("2.0015"),
         ("2025-11-28",): Decimal("0.0015"),
     }
+    # Drill-down still reaches compacted days, as roll-up lines without ids.
+    search = list(ledger.calls(where={"project": "search"}))
+    assert [(c.trace_id, c.day, c.calls, c.amount) for c in search] == [
+        (None, "2025-11-23", 1, Decimal("1.25"))
+    ]
     # Nothing more to compact: a second run is a no-op and adds no link.
     head = ledger.head()
     assert ledger.compact(2, today=date(2025, 11, 28)).checkpoint is None
