@@ -84,7 +84,7 @@ def price_llm(
         return Priced(unpriced(facts.usage_error, provider=facts.provider, model=facts.model), None)
     usage, estimated = facts.usage, False
     if usage is None and estimate:
-        usage = estimate_usage(attrs, facts.model)
+        usage = estimate_usage(attrs, facts.model, facts.operation)
         estimated = usage is not None
     if facts.provider_cost is not None:
         result = CostResult(

@@ -5,8 +5,10 @@ gpt-5, chatgpt-4o and o-series (o1, o3, o4 ...) families, ``cl100k_base`` for gp
 the text-embedding models. Other vendors' tokenizers are not public or not bundled, so their
 models are approximated as one token per four characters (rounded up), the rule of thumb
 OpenAI and Anthropic document for English text; the result is flagged estimated all the same.
-Counts are approximate either way: chat formatting adds a few tokens per message that are not
-counted here. When tiktoken cannot load its encoding (no cache and no network), the
+For OpenAI chat models whose prompt is recorded as messages, the prompt follows OpenAI's
+documented chat accounting (3 tokens per message besides role and content, 3 priming the
+reply); counts remain estimates (tool definitions, images and other vendors' formatting are
+not modelled). When tiktoken cannot load its encoding (no cache and no network), the
 approximation is used instead.
 
 Content is read from (first present wins per side): ``gen_ai.input.messages`` /
@@ -44,7 +46,11 @@ CONTENT_PREFIXES: tuple[str, ...] = (sc.GEN_AI_PROMPT + ".", sc.GEN_AI_COMPLETIO
 
 _O200K = re.compile(r"^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|chatgpt-4o|o[1-9]|codex|gpt-oss)")
 _CL100K = re.compile(r"^(gpt-4|gpt-3\.5|gpt-35|text-embedding)")
-_INDEXED = re.compile(r"^gen_ai\.(prompt|completion)\.(\d+)\.content$")
+_INDEXED = re.compile(r"^gen_ai\.(prompt|completion)\.(\d+)\.(content|role)$")
+# OpenAI's documented chat accounting (openai-cookbook, "How to count tokens with tiktoken"):
+# every message costs 3 tokens besides its role and content, and the reply is primed with 3.
+_TOKENS_PER_MESSAGE = 3
+_REPLY_PRIMING = 3
 _TEXT_KEYS = frozenset({"content", "text", "arguments", "result", "response"})
 
 _encoders: dict[str, Callable[[str], int]] = {}
@@ -143,7 +149,7 @@ def _side_text(attrs: Mapping[str, object], side: str) -> str | None:
     indexed: list[tuple[int, str]] = []
     for key, item in attrs.items():
         match = _INDEXED.match(key)
-        if match and match.group(1) == side and isinstance(item, str):
+        if match and match.group(1) == side and match.group(3) == "content" and isinstance(item, str):
             indexed.append((int(match.group(2)), item))
     if indexed:
         return "\n".join(text for _, text in sorted(indexed))
@@ -157,13 +163,59 @@ def has_content(attrs: Mapping[str, object]) -> bool:
     return _side_text(attrs, "prompt") is not None or _side_text(attrs, "completion") is not None
 
 
-def estimate_usage(attrs: Mapping[str, object], model: str | None) -> TokenUsage | None:
-    """Token usage counted from the span's content, ``None`` when it carries none."""
+def _message_text(message: Mapping[str, object]) -> str:
+    return "\n".join(_strings({k: v for k, v in message.items() if k != "role"}))
+
+
+def prompt_messages(attrs: Mapping[str, object]) -> list[tuple[str, str]] | None:
+    """The prompt as (role, text) chat messages, when the span records it as messages."""
+    raw = attrs.get(sc.GEN_AI_INPUT_MESSAGES)
+    if isinstance(raw, str):
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(parsed, list):
+            return None
+        out: list[tuple[str, str]] = []
+        system = attrs.get(sc.GEN_AI_SYSTEM_INSTRUCTIONS)
+        if system is not None:
+            out.append(("system", _json_text(system)))
+        for item in parsed:  # pyright: ignore[reportUnknownVariableType]
+            if not isinstance(item, Mapping) or not isinstance(item.get("role"), str):  # pyright: ignore[reportUnknownMemberType]
+                return None
+            out.append((str(item["role"]), _message_text(item)))  # pyright: ignore[reportUnknownArgumentType]
+        return out
+    roles: dict[int, str] = {}
+    contents: dict[int, str] = {}
+    for key, item in attrs.items():
+        match = _INDEXED.match(key)
+        if match and match.group(1) == "prompt" and isinstance(item, str):
+            (roles if match.group(3) == "role" else contents)[int(match.group(2))] = item
+    if contents and set(contents) <= set(roles):
+        return [(roles[i], contents[i]) for i in sorted(contents)]
+    return None
+
+
+def estimate_usage(
+    attrs: Mapping[str, object], model: str | None, operation: str | None = None
+) -> TokenUsage | None:
+    """Token usage counted from the span's content, ``None`` when it carries none.
+
+    For OpenAI chat models whose prompt is recorded as messages, input follows OpenAI's
+    documented accounting: 3 tokens per message plus its role and content, plus 3 priming the
+    reply. Otherwise the prompt text is counted as is.
+    """
     prompt = _side_text(attrs, "prompt")
     completion = _side_text(attrs, "completion")
     if prompt is None and completion is None:
         return None
-    return TokenUsage(
-        input_tokens=count_tokens(prompt or "", model),
-        output_tokens=count_tokens(completion or "", model),
-    )
+    messages = prompt_messages(attrs) if operation != "embeddings" and encoding_for(model) else None
+    if messages:
+        input_tokens = _REPLY_PRIMING + sum(
+            _TOKENS_PER_MESSAGE + count_tokens(role, model) + count_tokens(text, model)
+            for role, text in messages
+        )
+    else:
+        input_tokens = count_tokens(prompt or "", model)
+    return TokenUsage(input_tokens=input_tokens, output_tokens=count_tokens(completion or "", model))

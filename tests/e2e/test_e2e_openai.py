@@ -137,3 +137,26 @@ def test_openai_responses_api(
     """The responses API through OpenLLMetry (openai-v2 2.4b0 does not instrument it)."""
     instrument("openllmetry-openai")
     _check(pipeline, _run(cassettes_dir, cassette, pipeline))
+
+
+def test_stream_without_usage_is_estimated(
+    cassettes_dir: Path, pipeline: Pipeline, instrument: Callable[[str], None]
+) -> None:
+    """A stream that ends without a usage chunk (no stream_options.include_usage), through
+    OpenLLMetry (which records the prompt and completion on the span): otel-cost counts the
+    tokens with tiktoken (cl100k_base for gpt-4) and flags them estimated. Input by OpenAI's chat
+    accounting: 3 + "user" (1) + "Say this is a test" (5) + 3 = 12; output "This is a test." = 5.
+    That is exactly the usage OpenAI reported for the same prompt in the streaming recording that
+    has a usage chunk (test_chat_completion_streaming.yaml: 12 prompt, 5 completion).
+    Cost at gpt-4's $30/$60 per 1M (openai.com/api/pricing): 12 x 30 + 5 x 60 = 660 -> $0.00066."""
+    instrument("openllmetry-openai")
+    _run(cassettes_dir, "test_chat_completion_streaming_not_complete.yaml", pipeline)
+    truth = recorded_usage(
+        load_cassette(cassettes_dir / "openai-v2" / "test_chat_completion_streaming.yaml")[0]
+    )
+    (span,) = pipeline.llm_spans()
+    attrs = span.attributes or {}
+    assert attrs[sc.COST_USAGE_ESTIMATED] is True
+    assert (attrs[sc.GEN_AI_USAGE_INPUT_TOKENS], attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (12, 5)
+    assert (truth.input_tokens, truth.output_tokens) == (12, 5)
+    assert attrs[sc.COST_AMOUNT] == pytest.approx(0.00066, rel=1e-12)
