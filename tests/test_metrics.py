@@ -10,7 +10,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, NumberDataPoint
 
 from otel_cost import semconv as sc
-from otel_cost.metrics import OVERFLOW_VALUE, TOKEN_USAGE_BUCKETS, CostMetrics
+from otel_cost.metrics import OPERATION_DURATION_BUCKETS, OVERFLOW_VALUE, TOKEN_USAGE_BUCKETS, CostMetrics
 from otel_cost.pricing.types import CostResult, TokenUsage, unpriced
 from otel_cost.record import CostRecord
 
@@ -91,6 +91,7 @@ def test_spend_calls_tokens_with_dimensions_and_exemplar(
     assert tuple(usage[0].explicit_bounds) == TOKEN_USAGE_BUCKETS
     (duration,) = _points(reader, sc.METRIC_GEN_AI_CLIENT_OPERATION_DURATION)
     assert isinstance(duration, HistogramDataPoint) and duration.sum == 1.5
+    assert tuple(duration.explicit_bounds) == OPERATION_DURATION_BUCKETS
     assert _points(reader, sc.METRIC_COST_UNPRICED_CALLS) == []
 
 
