@@ -31,6 +31,7 @@ _INPUT_SIDE = frozenset(
 _OUTPUT_SIDE = frozenset({"output", "reasoning", "output_audio"})
 _SECRET_PARAM = re.compile(r"(key|token|secret|sig|signature|password|passwd|auth|credential)", re.I)
 REDACTED = "REDACTED"
+_BREAKDOWN_KEYS: dict[str, str] = {}  # component -> attribute name, built once per component
 
 
 class Catalog(Protocol):
@@ -176,7 +177,10 @@ def cost_attributes(
     out[sc.COST_CURRENCY] = result.currency
     out[sc.COST_SOURCE] = result.source
     for component, value in result.breakdown.items():
-        out[f"{sc.COST_BREAKDOWN}.{component}"] = float(value)
+        key = _BREAKDOWN_KEYS.get(component)
+        if key is None:
+            key = _BREAKDOWN_KEYS[component] = f"{sc.COST_BREAKDOWN}.{component}"
+        out[key] = float(value)
     if result.price_ref:
         out[sc.COST_PRICE_REF] = result.price_ref
     if facts.kind == "llm":

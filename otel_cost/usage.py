@@ -273,7 +273,11 @@ def _count(value: object) -> int:
 
 def _opt_count(picked: Mapping[str, object], name: str) -> int | None:
     value = picked.get(name)
-    return None if value is None else _count(value)
+    if value is None:
+        return None
+    if type(value) is int and 0 <= value <= MAX_TOKENS:  # the common case, without _count's checks
+        return value
+    return _count(value)
 
 
 def read_usage(attrs: Mapping[str, object]) -> tuple[TokenUsage | None, str | None]:
