@@ -89,6 +89,7 @@ LLM_TOKEN_COUNT_PROMPT_DETAILS_AUDIO = 'llm.token_count.prompt_details.audio'  #
 LLM_TOKEN_COUNT_COMPLETION_DETAILS_REASONING = 'llm.token_count.completion_details.reasoning'  # upstream
 LLM_TOKEN_COUNT_COMPLETION_DETAILS_AUDIO = 'llm.token_count.completion_details.audio'  # upstream
 LLM_MODEL_NAME = 'llm.model_name'  # upstream
+EMBEDDING_MODEL_NAME = 'embedding.model_name'  # upstream
 LLM_PROVIDER = 'llm.provider'  # upstream
 LLM_SYSTEM = 'llm.system'  # upstream
 OPENINFERENCE_SPAN_KIND = 'openinference.span.kind'  # upstream

@@ -22,7 +22,7 @@ Usage conventions, per source (first source present wins, in this order):
    OpenLLMetry's cache and reasoning names with underscores (``gen_ai.usage.cache_read_input_tokens``,
    ``gen_ai.usage.cache_creation_input_tokens``, ``gen_ai.usage.reasoning_tokens``,
    ``llm.usage.reasoning_tokens``) are read as the fine-grained fields of any of 1-3.
-4. **OpenInference** (``llm.token_count.prompt`` / ``completion``,
+4. **OpenInference** (``llm.model_name`` or ``embedding.model_name``; ``llm.token_count.prompt`` / ``completion``,
    ``llm.token_count.prompt_details.cache_read`` / ``cache_write`` / ``audio``,
    ``llm.token_count.completion_details.reasoning`` / ``audio``): prompt includes the cache
    details, completion includes reasoning, as in semconv.
@@ -86,7 +86,7 @@ _INPUT_AUDIO_KEYS = (sc.LLM_TOKEN_COUNT_PROMPT_DETAILS_AUDIO,)
 _OUTPUT_AUDIO_KEYS = (sc.LLM_TOKEN_COUNT_COMPLETION_DETAILS_AUDIO,)
 
 _PROVIDER_KEYS = (sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_SYSTEM, sc.LLM_PROVIDER, sc.LLM_SYSTEM)
-_REQUEST_MODEL_KEYS = (sc.GEN_AI_REQUEST_MODEL, sc.LLM_MODEL_NAME)
+_REQUEST_MODEL_KEYS = (sc.GEN_AI_REQUEST_MODEL, sc.LLM_MODEL_NAME, sc.EMBEDDING_MODEL_NAME)
 _SERVICE_TIER_KEYS = (
     sc.GEN_AI_RESPONSE_SERVICE_TIER,
     sc.GEN_AI_OPENAI_RESPONSE_SERVICE_TIER,

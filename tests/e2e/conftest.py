@@ -24,6 +24,7 @@ from otel_cost import CostSpanProcessor
 # so filterwarnings=error still catches every warning from our own code.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
+    import openinference.instrumentation.openai  # noqa: F401
     import opentelemetry.instrumentation.anthropic
     import opentelemetry.instrumentation.openai
     import opentelemetry.instrumentation.openai.v1.responses_wrappers
@@ -93,6 +94,12 @@ def _openllmetry_openai() -> BaseInstrumentor:
     return OpenAIInstrumentor()
 
 
+def _openinference_openai() -> BaseInstrumentor:
+    from openinference.instrumentation.openai import OpenAIInstrumentor
+
+    return OpenAIInstrumentor()
+
+
 def _openllmetry_anthropic() -> BaseInstrumentor:
     from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
 
@@ -103,6 +110,7 @@ INSTRUMENTORS: dict[str, tuple[Callable[[], BaseInstrumentor], tuple[str, ...]]]
     "openai-v2": (_openai_v2, ("opentelemetry.instrumentation.openai_v2", "opentelemetry.util.genai")),
     "openllmetry-openai": (_openllmetry_openai, ("opentelemetry.instrumentation.openai.",)),
     "openllmetry-anthropic": (_openllmetry_anthropic, ("opentelemetry.instrumentation.anthropic",)),
+    "openinference-openai": (_openinference_openai, ("openinference.instrumentation.openai",)),
 }
 
 
@@ -150,10 +158,11 @@ def instrument(pipeline: Pipeline) -> Iterator[Callable[[str], None]]:
     """``instrument(name)``: activate that instrumentation on the session provider and look only
     at its spans in this test.
 
-    openai-v2 is instrumented for the test and uninstrumented after it. OpenLLMetry's are
+    openai-v2 and OpenInference's openai instrumentation are instrumented for the test and
+    uninstrumented after it. OpenLLMetry's are
     instrumented once per session and left in place: 0.62's uninstrument() leaves most of its
-    wrappers on openai 3.x, so instrumenting again would stack a second wrapper. Before openai-v2
-    is instrumented, OpenLLMetry's openai wrappers are removed (``_unwrap_leftovers``), so no two
+    wrappers on openai 3.x, so instrumenting again would stack a second wrapper. Before the others
+    are instrumented, OpenLLMetry's openai wrappers are removed (``_unwrap_leftovers``), so no two
     instrumentations wrap one SDK call.
     """
     scoped: list[BaseInstrumentor] = []
@@ -161,7 +170,7 @@ def instrument(pipeline: Pipeline) -> Iterator[Callable[[str], None]]:
     def do(name: str) -> None:
         factory, scope = INSTRUMENTORS[name]
         pipeline.scope = scope
-        if name == "openai-v2":
+        if name in ("openai-v2", "openinference-openai"):
             leftover = _ACTIVE.pop("openllmetry-openai", None)
             if leftover is not None:  # both would wrap the same SDK calls
                 leftover.uninstrument()

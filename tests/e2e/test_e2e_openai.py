@@ -122,6 +122,16 @@ def test_failed_call_gets_no_spend(
     assert sc.COST_AMOUNT not in attrs
 
 
+@pytest.mark.parametrize("cassette", [*CHAT_CASES, *RESPONSES_CASES])
+def test_openinference_chat_embeddings_responses(
+    cassettes_dir: Path, pipeline: Pipeline, instrument: Callable[[str], None], cassette: str
+) -> None:
+    """OpenInference's instrumentation writes llm.token_count.* and llm.model_name /
+    embedding.model_name instead of gen_ai.*; the cost must come out the same."""
+    instrument("openinference-openai")
+    _check(pipeline, _run(cassettes_dir, cassette, pipeline))
+
+
 @pytest.mark.parametrize("cassette", CHAT_CASES)
 def test_openllmetry_chat_and_embeddings(
     cassettes_dir: Path, pipeline: Pipeline, instrument: Callable[[str], None], cassette: str
