@@ -22,7 +22,8 @@ Usage conventions, per source (first source present wins, in this order):
    OpenLLMetry's cache and reasoning names with underscores (``gen_ai.usage.cache_read_input_tokens``,
    ``gen_ai.usage.cache_creation_input_tokens``, ``gen_ai.usage.reasoning_tokens``,
    ``llm.usage.reasoning_tokens``) are read as the fine-grained fields of any of 1-3.
-4. **OpenInference** (``llm.model_name`` or ``embedding.model_name``; ``llm.token_count.prompt`` / ``completion``,
+4. **OpenInference** (``llm.model_name`` or ``embedding.model_name``;
+   ``llm.token_count.prompt`` / ``completion``,
    ``llm.token_count.prompt_details.cache_read`` / ``cache_write`` / ``audio``,
    ``llm.token_count.completion_details.reasoning`` / ``audio``): prompt includes the cache
    details, completion includes reasoning, as in semconv.
