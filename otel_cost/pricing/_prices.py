@@ -5,19 +5,14 @@ otel-cost bills, precomputed once from the catalog's per-million-token figures. 
 tiers are whole ``PriceSet``s chosen by the request's total input tokens (the tier the input
 crosses applies to every token of the request, as Anthropic, Google and OpenAI bill them).
 
-The decomposition follows genai-prices (its ``compute_leaf_values``): each priced component
-is billed on its own count, and a count is removed from its parent (cache reads from input,
-1-hour writes from cache writes, reasoning from output, ...) only when that component has a
-price of its own; otherwise those tokens bill at the parent's price. So no token is billed
-twice and none is dropped.
+Billing a usage at a ``PriceSet`` (which component gets which tokens) is the hot path and
+lives in :meth:`otel_cost.pricing._result.Slot.cost`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-
-from otel_cost.pricing.types import ZERO, TokenUsage
 
 # Catalog price keys (genai-prices naming) -> (our component, tokens per price unit).
 PRICE_KEYS: Mapping[str, tuple[str, int]] = {
@@ -123,110 +118,3 @@ def compile_prices(prices: Mapping[str, PriceValue]) -> PriceSet:
     base = at_tier(None)
     base.tiers = tuple((threshold, at_tier(threshold)) for threshold in sorted(thresholds))
     return base
-
-
-def price_usage(prices: PriceSet, usage: TokenUsage) -> tuple[Decimal, dict[str, Decimal], bool] | None:
-    """``(total, breakdown, complete)`` of ``usage`` at ``prices``; None when it has no tokens.
-
-    Raises :class:`InvalidUsage` when the counts cannot describe a real call (negative, absurd,
-    or a subset larger than its total). ``complete`` is False when some tokens had no price at
-    all (the result is ``partial``). Components with no tokens are left out of the breakdown.
-    This is the hot path: every count is read once, checks are integer arithmetic.
-    """
-    i = usage.input_tokens
-    o = usage.output_tokens
-    cr = usage.cache_read_tokens
-    cw = usage.cache_write_tokens
-    c1 = usage.cache_write_1h_tokens
-    r = usage.reasoning_tokens
-    ia = usage.input_audio_tokens
-    oa = usage.output_audio_tokens
-    ii = usage.input_image_tokens
-    rq = usage.requests
-    try:
-        # Any negative count, or one of 2**34 (~17 billion) or more, leaves bits above 34.
-        bad = (i | o | cr | cw | c1 | r | ia | oa | ii | rq) >> 34
-    except TypeError:
-        raise InvalidUsage("token counts must be integers") from None
-    if bad or cr + cw > i or c1 > cw or ia > i or ii > i or r > o or oa > o:
-        raise InvalidUsage("negative, absurd or inconsistent token counts")
-    if not i and not o:
-        return None
-    if prices.tiers:
-        prices = prices.for_input(i)
-    breakdown: dict[str, Decimal] = {}
-    total = ZERO
-    complete = True
-
-    rest = i
-    if cr:
-        p = prices.cache_read
-        if p is not None:
-            breakdown["cache_read"] = x = p * cr
-            total += x
-            rest -= cr
-    if cw:
-        if c1:
-            p = prices.cache_write_1h
-            if p is not None:
-                breakdown["cache_write_1h"] = x = p * c1
-                total += x
-                rest -= c1
-                cw -= c1
-        p = prices.cache_write
-        if cw and p is not None:
-            breakdown["cache_write"] = x = p * cw
-            total += x
-            rest -= cw
-    if ia:
-        p = prices.input_audio
-        if p is not None:
-            breakdown["input_audio"] = x = p * ia
-            total += x
-            rest -= ia
-    if ii:
-        p = prices.input_image
-        if p is not None:
-            breakdown["input_image"] = x = p * ii
-            total += x
-            rest -= ii
-    if rest:
-        if rest < 0:
-            # Audio/image tokens that are also cache reads: the parts overlap and the split
-            # cannot be known from these counts (genai-prices rejects it the same way).
-            raise InvalidUsage("priced input components exceed input_tokens")
-        p = prices.input
-        if p is None:
-            complete = False
-        else:
-            breakdown["input"] = x = p * rest
-            total += x
-
-    rest = o
-    if r:
-        p = prices.reasoning
-        if p is not None:
-            breakdown["reasoning"] = x = p * r
-            total += x
-            rest -= r
-    if oa:
-        p = prices.output_audio
-        if p is not None:
-            breakdown["output_audio"] = x = p * oa
-            total += x
-            rest -= oa
-    if rest:
-        if rest < 0:
-            raise InvalidUsage("priced output components exceed output_tokens")
-        p = prices.output
-        if p is None:
-            complete = False
-        else:
-            breakdown["output"] = x = p * rest
-            total += x
-
-    p = prices.request
-    if p is not None and rq:
-        breakdown["request"] = x = p * rq
-        total += x
-    return total, breakdown, complete

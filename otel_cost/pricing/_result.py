@@ -1,5 +1,13 @@
-"""Hot-path pieces of pricing: the per-(provider, model, tier) slot the catalog caches, and a
-``CostResult`` builder that skips the frozen dataclass' keyword ``__init__``."""
+"""The hot path of pricing: the per-(provider, model, tier) slot the catalog caches, and
+:meth:`Slot.cost`, which checks a usage, bills it at the slot's prices and builds the
+``CostResult`` in one Python frame.
+
+Billing follows genai-prices (its ``compute_leaf_values``): each priced component is billed on
+its own count, and a count is removed from its parent (cache reads from input, 1-hour writes
+from cache writes, reasoning from output, ...) only when that component has a price of its own;
+otherwise those tokens bill at the parent's price. So no token is billed twice and none is
+dropped. Long-context tiers are whole ``PriceSet``s chosen by the request's total input.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +16,26 @@ from decimal import Decimal
 from typing import Any
 
 from otel_cost.pricing._files import DiscountRule
-from otel_cost.pricing._prices import PriceSet
-from otel_cost.pricing.types import CostResult, PriceStatus
+from otel_cost.pricing._prices import InvalidUsage, PriceSet
+from otel_cost.pricing.types import CostResult, TokenUsage
+
+_ZERO = Decimal(0)
+
+
+class _Unfrozen:
+    """The exact slot layout of ``CostResult``, without the frozen ``__setattr__``.
+
+    CostResult is a frozen, slotted dataclass: its keyword ``__init__`` sets each field through
+    ``object.__setattr__`` and costs about 1 us, more than the arithmetic of a call. On the hot
+    path we fill an instance of this twin with plain slot stores and then make it a CostResult
+    by assigning ``__class__`` (allowed between classes of identical layout); the value is an
+    ordinary, frozen CostResult, equal to one built by the constructor (tests/pricing check this).
+    """
+
+    __slots__ = CostResult.__slots__  # pyright: ignore[reportAttributeAccessIssue]
+
+
+_new = object.__new__
 
 
 class Slot:
@@ -40,80 +66,140 @@ class Slot:
         self.discounts = discounts
         self.price_ref = f"{ref}@{version}"
 
+    def cost(self, usage: TokenUsage) -> CostResult | None:
+        """The ``priced`` (or ``partial``) cost of ``usage`` at this slot's prices, before
+        discounts; None when it has no input and no output tokens.
 
-class _Unfrozen:
-    """The exact slot layout of ``CostResult``, without the frozen ``__setattr__``.
+        Raises :class:`InvalidUsage` when the counts cannot describe a real call (negative,
+        absurd, or a subset larger than its total), and ``AttributeError``/``TypeError`` when
+        ``usage`` is not a usage at all. Components with no tokens are left out of the
+        breakdown. Every count is read once and the checks are integer arithmetic: this is
+        the per-call work of a warm ``price_tokens``.
+        """
+        i = usage.input_tokens
+        o = usage.output_tokens
+        cr = usage.cache_read_tokens
+        cw = usage.cache_write_tokens
+        c1 = usage.cache_write_1h_tokens
+        r = usage.reasoning_tokens
+        ia = usage.input_audio_tokens
+        oa = usage.output_audio_tokens
+        ii = usage.input_image_tokens
+        rq = usage.requests
+        try:
+            # Any negative count, or one of 2**34 (~17 billion) or more, leaves bits above 34.
+            bad = (i | o | cr | cw | c1 | r | ia | oa | ii | rq) >> 34
+        except TypeError:
+            raise InvalidUsage("token counts must be integers") from None
+        if bad or cr + cw > i or c1 > cw or ia > i or ii > i or r > o or oa > o:
+            raise InvalidUsage("negative, absurd or inconsistent token counts")
+        if not i and not o:
+            return None
+        prices = self.prices
+        if prices.tiers:
+            prices = prices.for_input(i)
+        breakdown: dict[str, Decimal] = {}
+        total = _ZERO
+        complete = True
 
-    CostResult is a frozen, slotted dataclass: its keyword ``__init__`` sets each field through
-    ``object.__setattr__`` and costs about 1 us, half a priced call. On the hot path we fill an
-    instance of this twin with plain slot stores and then make it a CostResult by assigning
-    ``__class__`` (allowed between classes of identical layout); the value is an ordinary,
-    frozen CostResult, equal to one built by the constructor (tests/pricing check this).
-    """
+        rest = i
+        if cr:
+            p = prices.cache_read
+            if p is not None:
+                breakdown["cache_read"] = x = p * cr
+                total += x
+                rest -= cr
+        if cw:
+            if c1:
+                p = prices.cache_write_1h
+                if p is not None:
+                    breakdown["cache_write_1h"] = x = p * c1
+                    total += x
+                    rest -= c1
+                    cw -= c1
+            p = prices.cache_write
+            if cw and p is not None:
+                breakdown["cache_write"] = x = p * cw
+                total += x
+                rest -= cw
+        if ia:
+            p = prices.input_audio
+            if p is not None:
+                breakdown["input_audio"] = x = p * ia
+                total += x
+                rest -= ia
+        if ii:
+            p = prices.input_image
+            if p is not None:
+                breakdown["input_image"] = x = p * ii
+                total += x
+                rest -= ii
+        if rest:
+            if rest < 0:
+                # Audio/image tokens that are also cache reads: the parts overlap and the split
+                # cannot be known from these counts (genai-prices rejects it the same way).
+                raise InvalidUsage("priced input components exceed input_tokens")
+            p = prices.input
+            if p is None:
+                complete = False
+            else:
+                breakdown["input"] = x = p * rest
+                total += x
 
-    __slots__ = CostResult.__slots__  # pyright: ignore[reportAttributeAccessIssue]
+        rest = o
+        if r:
+            p = prices.reasoning
+            if p is not None:
+                breakdown["reasoning"] = x = p * r
+                total += x
+                rest -= r
+        if oa:
+            p = prices.output_audio
+            if p is not None:
+                breakdown["output_audio"] = x = p * oa
+                total += x
+                rest -= oa
+        if rest:
+            if rest < 0:
+                raise InvalidUsage("priced output components exceed output_tokens")
+            p = prices.output
+            if p is None:
+                complete = False
+            else:
+                breakdown["output"] = x = p * rest
+                total += x
 
-    def __init__(  # noqa: PLR0917
-        self,
-        status: PriceStatus,
-        amount: Decimal,
-        currency: str,
-        breakdown: Mapping[str, Decimal],
-        reason: str | None,
-        price_ref: str,
-        provider: str,
-        model: str,
-    ) -> None:
-        self.status = status
-        self.amount = amount
-        self.currency = currency
-        self.breakdown = breakdown
-        self.reason = reason
-        self.price_ref = price_ref
-        self.provider = provider
-        self.model = model
-        self.source = "local"
+        p = prices.request
+        if p is not None and rq:
+            breakdown["request"] = x = p * rq
+            total += x
 
-
-def _fast(  # noqa: PLR0917
-    status: PriceStatus,
-    amount: Decimal,
-    currency: str,
-    breakdown: Mapping[str, Decimal],
-    reason: str | None,
-    price_ref: str,
-    provider: str,
-    model: str,
-) -> CostResult:
-    result: Any = _Unfrozen(status, amount, currency, breakdown, reason, price_ref, provider, model)
-    result.__class__ = CostResult
-    return result
-
-
-def _portable(  # noqa: PLR0917
-    status: PriceStatus,
-    amount: Decimal,
-    currency: str,
-    breakdown: Mapping[str, Decimal],
-    reason: str | None,
-    price_ref: str,
-    provider: str,
-    model: str,
-) -> CostResult:
-    return CostResult(status, amount, currency, breakdown, reason, price_ref, provider, model)
+        result: Any = _new(_Unfrozen)
+        if complete:
+            result.status = "priced"
+            result.reason = None
+        else:
+            result.status = "partial"
+            result.reason = "no_price_component"
+        result.amount = total
+        result.currency = self.currency
+        result.breakdown = breakdown
+        result.price_ref = self.price_ref
+        result.provider = self.provider
+        result.model = self.model
+        result.source = "local"
+        result.__class__ = CostResult
+        return result
 
 
-def _choose() -> Any:
-    """The fast builder where the interpreter allows it (CPython, PyPy), else the constructor."""
-    try:
-        probe = _fast("priced", Decimal(1), "USD", {}, None, "probe", "p", "m")
-    except TypeError:  # pragma: no cover - an interpreter without __class__ assignment
-        return _portable
-    if probe != _portable("priced", Decimal(1), "USD", {}, None, "probe", "p", "m"):  # pragma: no cover
-        return _portable
-    return _fast
+def rebuilt(result: CostResult, **changes: Any) -> CostResult:
+    """``result`` with ``changes`` (the slow path: discounts)."""
+    fields: dict[str, Any] = {name: getattr(result, name) for name in CostResult.__slots__}  # pyright: ignore[reportAttributeAccessIssue]
+    fields.update(changes)
+    return CostResult(**fields)
 
 
-make_result = _choose()
-"""``make_result(status, amount, currency, breakdown, reason, price_ref, provider, model)``:
-a ``CostResult`` with ``source='local'``, built fast; equal to the keyword constructor's."""
+def discounted(result: CostResult, factor: Decimal, price_ref: str) -> CostResult:
+    """``result`` with every figure times ``factor`` and the discount named in ``price_ref``."""
+    breakdown: Mapping[str, Decimal] = {k: v * factor for k, v in result.breakdown.items()}
+    return rebuilt(result, amount=result.amount * factor, breakdown=breakdown, price_ref=price_ref)

@@ -28,9 +28,9 @@ from otel_cost.pricing._entries import STANDARD_TIERS, Entry
 from otel_cost.pricing._files import ApiRule, CatalogError, CatalogFile, DiscountRule, read_file
 from otel_cost.pricing._genai import GenaiIndex, bundled_providers, load_snapshot
 from otel_cost.pricing._names import normalise_provider
-from otel_cost.pricing._prices import InvalidUsage, price_usage
+from otel_cost.pricing._prices import InvalidUsage
 from otel_cost.pricing._resolve import Resolved, Resolver
-from otel_cost.pricing._result import Slot, make_result
+from otel_cost.pricing._result import Slot, discounted
 from otel_cost.pricing.types import CostResult, TokenUsage, unpriced
 
 __all__ = ("CatalogError", "PriceCatalog", "default_catalog", "load_catalog")
@@ -130,42 +130,17 @@ class PriceCatalog:
             if usage is None:
                 return unpriced("no_usage", provider=slot.provider, model=slot.model)
             try:
-                priced = price_usage(slot.prices, usage)
+                result = slot.cost(usage)
             except (InvalidUsage, AttributeError, TypeError):  # not a TokenUsage: also invalid
                 return unpriced("invalid_usage", provider=slot.provider, model=slot.model)
-            if priced is None:
+            if result is None:
                 return unpriced("no_usage", provider=slot.provider, model=slot.model)
-            total, breakdown, complete = priced
-            price_ref = slot.price_ref
             if slot.discounts:
                 for rule in slot.discounts:
                     if rule.constraint.active(at_ns) and _attribution_matches(rule.when, attribution):
-                        factor = rule.multiplier
-                        breakdown = {k: v * factor for k, v in breakdown.items()}
-                        total *= factor
                         price_ref = f"{slot.ref}+discount:{rule.id}@{self.version}"
-                        break
-            if complete:
-                return make_result(
-                    "priced",
-                    total,
-                    slot.currency,
-                    breakdown,
-                    None,
-                    price_ref,
-                    slot.provider,
-                    slot.model,
-                )
-            return make_result(
-                "partial",
-                total,
-                slot.currency,
-                breakdown,
-                "no_price_component",
-                price_ref,
-                slot.provider,
-                slot.model,
-            )
+                        return discounted(result, rule.multiplier, price_ref)
+            return result
         except Exception:  # a pricing bug must never break the host application
             _logger.exception("otel-cost: pricing %r (provider %r) failed", model, provider)
             return unpriced("internal_error", provider=provider, model=model)
