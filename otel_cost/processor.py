@@ -59,14 +59,14 @@ _ZERO = Decimal(0)
 _NO_ATTRS: Mapping[str, object] = {}
 
 
-def _attributes(span: ReadableSpan) -> dict[str, object]:
-    """The span's attributes as a plain dict. Lookups through the SDK's read-only view of its
-    ``BoundedAttributes`` cost several times a dict's, and the processor makes dozens per span,
-    so it copies the underlying dict once (SDK internals, stable over the supported range; the
-    public view is the fallback)."""
+def _attributes(span: ReadableSpan) -> Mapping[str, object]:
+    """The span's attributes as a plain dict, read-only. Lookups through the SDK's read-only view
+    of its ``BoundedAttributes`` cost several times a dict's, and the processor makes dozens per
+    span, so it reads the underlying dict (SDK internals, stable over the supported range; frozen
+    once the span has ended; the public view is the fallback). Never mutated here."""
     inner = getattr(getattr(span, "_attributes", None), "_dict", None)
     if isinstance(inner, dict):
-        return dict(inner)  # pyright: ignore[reportUnknownArgumentType]
+        return inner  # pyright: ignore[reportUnknownVariableType]
     return dict(span.attributes) if span.attributes else {}
 
 
@@ -247,8 +247,8 @@ class CostSpanProcessor(SpanProcessor):
         self, span: ReadableSpan, attrs: Mapping[str, object], own: Decimal, extra: dict[str, AttributeValue]
     ) -> None:
         context = span.context
-        if context is None:
-            return
+        if context is None or (not own and not self._rollups):
+            return  # nothing to add and nothing pending (most spans): skip the lock
         parent = span.parent
         local_parent = parent is not None and not parent.is_remote
         with self._rollup_lock:
