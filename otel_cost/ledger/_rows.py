@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
+from json.encoder import encode_basestring
 
 from otel_cost.record import CostRecord
 
@@ -100,6 +102,25 @@ Row = tuple[str | int | None, ...]
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _list_encoder() -> Callable[[Row, int], Sequence[str]] | None:
+    """The json module's C encoder with ``_ENCODER``'s settings, called without the per-call setup
+    ``JSONEncoder.encode`` does (a third of its time on a row); ``None`` when it is unavailable or
+    does not write what ``_ENCODER`` writes."""
+    try:
+        from json.encoder import c_make_encoder  # type: ignore[attr-defined]
+
+        encode = c_make_encoder(None, _ENCODER.default, encode_basestring, None, ":", ",", True, False, True)
+        probe = ('a\u2028"\\é', 1, None, 10**20, "", {"b": "1", "a": "2"})
+        if "".join(encode(probe, 0)) != _ENCODER.encode(probe):
+            return None
+    except Exception:  # another Python's internals: the plain encoder is exact, just slower
+        return None
+    return encode  # type: ignore[no-any-return]
+
+
+_LIST_ENCODER = _list_encoder()
+
+
 def canonical_json(value: object) -> str:
     """Sorted keys, no whitespace, UTF-8 kept: the one serialisation hashes are computed over."""
     return _ENCODER.encode(value)
@@ -134,11 +155,16 @@ def canonical_amount(amount: Decimal) -> str:
     """Exact text of an amount; ``-0`` and exponent forms normalised to plain notation."""
     if amount.is_zero():
         return "0"
-    text = format(amount, "f")
-    if "." in text:
+    text = str(amount)  # plain notation already unless it has an exponent (str is the cheap path)
+    if "E" in text:
+        text = format(amount, "f")
+    if "." in text and text[-1] == "0":
         text = text.rstrip("0").rstrip(".")
     return text
 
+
+_token_counts = operator.attrgetter(*TOKEN_COLUMNS)
+_NO_TOKENS: tuple[int, ...] = (0,) * len(TOKEN_COLUMNS)
 
 _DAYS: dict[int, str] = {}
 
@@ -158,17 +184,15 @@ def record_key(record: CostRecord) -> tuple[str, str]:
     return record.trace_id.hex(), record.span_id.hex()
 
 
-def record_row(record: CostRecord, row_id: int, batch_id: int) -> Row:
-    """The ``calls`` row of one record, in ``CALL_COLUMNS`` order."""
+def record_tail(record: CostRecord) -> Row:
+    """The ``calls`` row of one record without its first two columns (``row_id``, ``batch_id``):
+    everything that does not depend on where the row lands in the chain."""
     result = record.result
     amount = result.amount if result.priced else Decimal(0)
     nano, atto, fine = split_amount(amount)
     usage = record.usage
-    tokens: list[int] = [int(getattr(usage, name)) if usage is not None else 0 for name in TOKEN_COLUMNS]
-    breakdown = {key: canonical_amount(Decimal(value)) for key, value in result.breakdown.items()}
+    tokens = _NO_TOKENS if usage is None else tuple(map(int, _token_counts(usage)))
     return (
-        row_id,
-        batch_id,
         record.trace_id.hex(),
         record.span_id.hex(),
         int(record.start_time_ns),
@@ -189,13 +213,62 @@ def record_row(record: CostRecord, row_id: int, batch_id: int) -> Row:
         fine,
         result.price_ref,
         result.model,
-        canonical_json(breakdown),
+        _breakdown_json(result.breakdown),
         *tokens,
         0 if usage is None else 1,
         1 if record.usage_estimated else 0,
         1 if record.error else 0,
-        canonical_json({str(k): str(v) for k, v in record.attribution.items()}),
+        _attribution_json(record.attribution),
     )
+
+
+def record_row(record: CostRecord, row_id: int, batch_id: int) -> Row:
+    """The ``calls`` row of one record, in ``CALL_COLUMNS`` order."""
+    return (row_id, batch_id, *record_tail(record))
+
+
+def _breakdown_json(breakdown: Mapping[str, Decimal]) -> str:
+    """``canonical_json`` of the breakdown as amount texts (amount texts need no JSON escaping)."""
+    try:
+        pairs = [
+            f'{encode_basestring(k)}:"{canonical_amount(v if type(v) is Decimal else Decimal(v))}"'
+            for k, v in sorted(breakdown.items())
+        ]
+    except TypeError:  # a key that is not text: let the encoder decide, as before
+        return canonical_json({k: canonical_amount(Decimal(v)) for k, v in breakdown.items()})
+    return "{" + ",".join(pairs) + "}"
+
+
+_ATTRIBUTION_JSON: dict[tuple[tuple[object, object], ...], str] = {}
+
+
+def _attribution_json(attribution: Mapping[str, str]) -> str:
+    """``canonical_json`` of the attribution as text; the few distinct sets a fleet has are cached."""
+    key = tuple(attribution.items())
+    try:
+        text = _ATTRIBUTION_JSON.get(key)
+    except TypeError:  # an unhashable value (not a str, despite the type): no caching
+        return canonical_json({str(k): str(v) for k, v in attribution.items()})
+    if text is None:
+        text = canonical_json({str(k): str(v) for k, v in attribution.items()})
+        if len(_ATTRIBUTION_JSON) >= 8192:
+            _ATTRIBUTION_JSON.clear()
+        _ATTRIBUTION_JSON[key] = text
+    return text
+
+
+def tail_json(tail: Row) -> str:
+    """``canonical_json(list(row))`` of a row without its leading ``[row_id,batch_id,`` (see
+    ``chained_row_hash``)."""
+    if _LIST_ENCODER is not None:
+        return "".join(_LIST_ENCODER(tail, 0))[1:]
+    return _ENCODER.encode(tail)[1:]
+
+
+def chained_row_hash(row_id: int, batch_id: int, tail_text: str) -> str:
+    """``row_hash((row_id, batch_id, *tail))`` from ``tail_json(tail)``: only this part of the
+    hashing waits until the row's place in the chain is known."""
+    return hashlib.sha256(f"[{row_id},{batch_id},{tail_text}".encode()).hexdigest()
 
 
 def normalise_row(values: Sequence[object]) -> Row:

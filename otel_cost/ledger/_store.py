@@ -15,11 +15,12 @@ from otel_cost.ledger._query import CallRow, SpendRow, iter_calls, spend
 from otel_cost.ledger._rows import (
     CALL_COLUMNS,
     GENESIS_HASH,
+    Row,
     batch_hash,
-    record_key,
-    record_row,
-    row_hash,
+    chained_row_hash,
+    record_tail,
     rows_digest,
+    tail_json,
 )
 from otel_cost.ledger._verify import VerifyReport, verify_chain
 from otel_cost.ledger._views import Repricer, ViewInfo, list_views, view_info, write_view
@@ -93,27 +94,39 @@ class Ledger:
         """
         if not records:
             return []
+        # Everything that does not depend on the chain's head is built before the write lock is
+        # taken, so other writers (``serve --workers N``) wait only for the inserts and the hash
+        # of each row's position.
+        prepared: list[tuple[tuple[str, str], CostRecord, Row, str]] = []
+        for record in records:
+            tail = record_tail(record)
+            prepared.append(((tail[0], tail[1]), record, tail, tail_json(tail)))  # type: ignore[arg-type]
         with self._lock, self._db.write_transaction():
             head = self.head()
-            existing = self._existing_keys([record_key(r) for r in records])
+            existing = self._existing_keys([key for key, _, _, _ in prepared])
             fresh: list[CostRecord] = []
-            for record in records:
-                key = record_key(record)
-                if key not in existing:
-                    existing.add(key)
-                    fresh.append(record)
+            batch_id = head.batch_id + 1
+            row_id = head.last_row
+            rows: list[Row] = []
+            hashes: list[str] = []
+            attributions: list[tuple[int, str, str]] = []
+            for key, record, tail, text in prepared:
+                if key in existing:
+                    continue
+                existing.add(key)
+                fresh.append(record)
+                row_id += 1
+                digest = chained_row_hash(row_id, batch_id, text)
+                hashes.append(digest)
+                rows.append((row_id, batch_id, *tail, digest))
+                for k, v in record.attribution.items():
+                    attributions.append((row_id, str(k), str(v)))
             if not fresh:
                 return []
-            batch_id = head.batch_id + 1
-            first_row = head.last_row + 1
-            rows = [record_row(r, first_row + i, batch_id) for i, r in enumerate(fresh)]
-            hashes = [row_hash(row) for row in rows]
-            self._db.executemany(_INSERT_CALL, [(*row, h) for row, h in zip(rows, hashes, strict=True)])
-            attributions = [
-                (first_row + i, str(k), str(v)) for i, r in enumerate(fresh) for k, v in r.attribution.items()
-            ]
+            self._db.executemany(_INSERT_CALL, rows)
             if attributions:
                 self._db.executemany(_INSERT_ATTRIBUTION, attributions)
+            first_row = head.last_row + 1
             self.write_link(head, NewBatch("append", len(rows), first_row, rows_digest(hashes), None))
         return fresh
 

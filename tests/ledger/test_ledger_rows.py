@@ -1,0 +1,78 @@
+"""The append path's row encoding (built before the write lock, hashed once the row's place is
+known) is byte for byte the canonical form ``verify`` re-hashes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from otel_cost.ledger import open_ledger
+from otel_cost.ledger._rows import (
+    canonical_amount,
+    canonical_json,
+    chained_row_hash,
+    record_row,
+    record_tail,
+    row_hash,
+    tail_json,
+)
+from otel_cost.pricing.types import CostResult, TokenUsage
+from otel_cost.record import CostRecord
+
+
+def _odd_record() -> CostRecord:
+    """Text that JSON escapes (quotes, backslash, control and non-ASCII characters, U+2028),
+    None columns, a 16-digit token count and Decimals with exponents and trailing zeros."""
+    return CostRecord(
+        trace_id=bytes(range(1, 17)),
+        span_id=bytes(range(1, 9)),
+        start_time_ns=1_763_856_000 * 10**9,
+        end_time_ns=1_763_856_000 * 10**9 + 5,
+        kind="llm",
+        result=CostResult(
+            status="partial",
+            amount=Decimal("1.2300E-3"),
+            breakdown={"output": Decimal("0.00120"), "input": Decimal("3E-5"), "request": Decimal("1E+1")},
+            reason=None,
+            price_ref='a"b\\c@1',
+            model=None,
+        ),
+        service_name='svc "é" \u2028 \x00\n',
+        provider=None,
+        model="gpt-4o",
+        operation=None,
+        usage=TokenUsage(input_tokens=10**15, output_tokens=3),
+        attribution={"user": "ü☃", "project": "a\tb"},
+        error=True,
+    )
+
+
+def test_chained_hash_equals_the_canonical_row_hash() -> None:
+    record = _odd_record()
+    row = record_row(record, 123_456_789_012, 7)
+    assert tail_json(record_tail(record)) == canonical_json(list(row))[len("[123456789012,7,") :]
+    assert chained_row_hash(123_456_789_012, 7, tail_json(record_tail(record))) == row_hash(row)
+
+
+def test_amount_text_is_plain_and_minimal() -> None:
+    # What format(amount, "f") gives, without trailing zeros: the stored amount text.
+    cases = {
+        "1.2300E-3": "0.00123",
+        "3E-5": "0.00003",
+        "2.5E-7": "0.00000025",
+        "1E+2": "100",
+        "100": "100",
+        "100.000": "100",
+        "-1.50": "-1.5",
+        "-0.000": "0",
+        "0.0045": "0.0045",
+    }
+    assert {k: canonical_amount(Decimal(k)) for k in cases} == cases
+
+
+def test_appended_odd_row_verifies(tmp_path: Path) -> None:
+    ledger = open_ledger(str(tmp_path / "l.db"))
+    assert ledger.append([_odd_record()]) == [_odd_record()]
+    report = ledger.verify()
+    assert report.ok, report.problems
+    ledger.close()
