@@ -25,12 +25,13 @@ the SDK's exemplar reservoir (default filter ``trace_based``) links the point to
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable
 from decimal import Decimal
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.metrics import MeterProvider
+from opentelemetry.metrics import Histogram, MeterProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from opentelemetry.util.types import AttributeValue
 
@@ -50,6 +51,10 @@ OPERATION_DURATION_BUCKETS: tuple[float, ...] = (
 )  # fmt: skip
 
 _ZERO = Decimal(0)
+_Observation = tuple[Histogram, float, dict[str, AttributeValue], CostRecord]
+_NO_SPAN = trace.set_span_in_context(trace.INVALID_SPAN)
+"""A context whose span is invalid: no exemplar is offered from it (and, unlike an empty one,
+the SDK does not swap it for the current context)."""
 
 
 def _span_context(record: CostRecord, sampled: bool) -> Context | None:
@@ -192,29 +197,50 @@ class CostMetrics:
         Added for the receiver, which records thousands of calls per ledger commit: counters are
         summed per series first (spend in ``Decimal``, one float per series), so each series costs
         one SDK call per batch instead of one per call; its exemplar is the last call's span.
-        Histograms still take one observation per call.
+        Histograms still take one observation per call, but only the last observation of a batch
+        in each series and bucket carries its span (the one the SDK's bucket-aligned reservoir
+        keeps; the others would be offered and overwritten), so with the semconv buckets the
+        exemplars are those per-call recording leaves, for less work. Dimension dicts are built
+        once per distinct series in the batch.
         """
-        sums: dict[tuple[int, tuple[tuple[str, AttributeValue], ...]], list[object]] = {}
+        series_of: dict[tuple[object, ...], _Series] = {}
+        sums: dict[tuple[int, int, object], list[object]] = {}
+        observations: list[_Observation] = []
+        dimension_keys, high_keys = self._dimension_keys, self._high_keys
+        unpriced, priced = sc.COST_STATUS_VALUE_UNPRICED, sc.COST_STATUS_VALUE_PRICED
 
-        def add(kind: int, dims: dict[str, AttributeValue], value: object, ctx: Context | None) -> None:
-            key = (kind, tuple(dims.items()))
+        def add(kind: int, series: _Series, extra: object, value: object, record: CostRecord) -> None:
+            key = (kind, series.index, extra)
             entry = sums.get(key)
             if entry is None:
-                sums[key] = [value, ctx, dims]
+                sums[key] = [value, record, series, extra]
             else:
                 entry[0] = entry[0] + value  # type: ignore[operator]
-                entry[1] = ctx
+                entry[1] = record
 
         for record, duration_s in calls:
-            ctx = _span_context(record, True)
-            dims = self._dimensions(record)
             result = record.result
-            add(0, dims, 1, ctx)
-            if result.status != sc.COST_STATUS_VALUE_UNPRICED and result.amount > _ZERO:
-                add(1, {**dims, sc.COST_CURRENCY: result.currency}, result.amount, ctx)
-            if result.status != sc.COST_STATUS_VALUE_PRICED:
-                add(2, {**dims, sc.COST_REASON: result.reason or "unknown"}, 1, ctx)
+            attribution = record.attribution
+            series_key = (
+                result.status,
+                record.service_name,
+                record.provider or None,
+                record.model or None,
+                record.operation or None,
+                *[attribution.get(k) or None for k in dimension_keys],
+                *[attribution.get(k) or None for k in high_keys],
+            )
+            series = series_of.get(series_key)
+            if series is None:
+                series = series_of[series_key] = _Series(len(series_of), self._dimensions(record))
+            add(0, series, None, 1, record)
+            status = result.status
+            if status != unpriced and result.amount > _ZERO:
+                add(1, series, result.currency, result.amount, record)
+            if status != priced:
+                add(2, series, result.reason or "unknown", 1, record)
             usage = record.usage
+            llm = record.kind == "llm"
             if usage is not None:
                 for token_type, count in (
                     ("input", usage.input_tokens),
@@ -224,13 +250,54 @@ class CostMetrics:
                     ("reasoning", usage.reasoning_tokens),
                 ):
                     if count:
-                        token_dims = {**dims, sc.GEN_AI_TOKEN_TYPE: token_type}
-                        add(3, token_dims, count, ctx)
-                        if token_type in ("input", "output") and record.kind == "llm":
-                            self._token_usage.record(count, token_dims, context=ctx)
-            if duration_s is not None and record.kind == "llm" and duration_s >= 0:
-                self._duration.record(duration_s, dims, context=ctx)
+                        add(3, series, token_type, count, record)
+                        if llm and token_type in ("input", "output"):
+                            token_dims = series.with_extra(3, token_type)
+                            observations.append((self._token_usage, count, token_dims, record))
+            if duration_s is not None and llm and duration_s >= 0:
+                observations.append((self._duration, duration_s, series.dims, record))
+        self._observe(observations)
         counters = (self._calls, self._spend, self._unpriced, self._tokens)
-        for (kind, _), (value, ctx, dims) in sums.items():
+        for (kind, _, extra), (value, record, series, _) in sums.items():
             amount = float(value) if isinstance(value, Decimal) else value
-            counters[kind].add(amount, dims, context=ctx)  # type: ignore[arg-type]
+            dims = series.with_extra(kind, extra)  # type: ignore[arg-type]
+            counters[kind].add(amount, dims, context=_span_context(record, True))  # type: ignore[arg-type]
+
+    def _observe(self, observations: list[_Observation]) -> None:
+        """Histogram observations in order; only the last of each (instrument, series, bucket)
+        carries its span context (see ``record_many``)."""
+        last: dict[tuple[int, int, int], int] = {}
+        boundaries = {
+            id(self._token_usage): TOKEN_USAGE_BUCKETS,
+            id(self._duration): OPERATION_DURATION_BUCKETS,
+        }
+        for index, (instrument, value, dims, _) in enumerate(observations):
+            last[(id(instrument), id(dims), bisect_left(boundaries[id(instrument)], value))] = index
+        carriers = set(last.values())
+        for index, (instrument, value, dims, record) in enumerate(observations):
+            ctx = _span_context(record, True) if index in carriers else _NO_SPAN
+            instrument.record(value, dims, context=ctx)
+
+
+class _Series:
+    """One batch series of ``record_many``: its dimensions and the variants counters add to them."""
+
+    __slots__ = ("dims", "extras", "index")
+
+    _EXTRA_KEYS = ("", sc.COST_CURRENCY, sc.COST_REASON, sc.GEN_AI_TOKEN_TYPE)
+    """The attribute each counter kind of ``record_many`` adds (calls add none)."""
+
+    def __init__(self, index: int, dims: dict[str, AttributeValue]) -> None:
+        self.index = index
+        self.dims = dims
+        self.extras: dict[tuple[int, str], dict[str, AttributeValue]] = {}
+
+    def with_extra(self, kind: int, extra: str | None) -> dict[str, AttributeValue]:
+        """``dims`` plus the kind's own attribute (currency, reason, token type), built once."""
+        if extra is None:
+            return self.dims
+        key = (kind, extra)
+        dims = self.extras.get(key)
+        if dims is None:
+            dims = self.extras[key] = {**self.dims, self._EXTRA_KEYS[kind]: extra}
+        return dims

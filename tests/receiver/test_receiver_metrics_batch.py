@@ -97,3 +97,49 @@ def test_record_many_keeps_an_exemplar_of_a_batch_span():
     ]
     exemplars = [e for p in spend[0].data.data_points for e in p.exemplars]
     assert exemplars and {e.span_id for e in exemplars} <= ids
+
+
+def histogram_exemplars(
+    reader: InMemoryMetricReader,
+) -> dict[tuple[str, tuple[tuple[str, object], ...]], object]:
+    data = reader.get_metrics_data()
+    assert data is not None
+    out: dict[tuple[str, tuple[tuple[str, object], ...]], object] = {}
+    for rm in data.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                for point in metric.data.data_points:
+                    if hasattr(point, "bucket_counts"):
+                        key = (metric.name, tuple(sorted((point.attributes or {}).items())))
+                        out[key] = sorted((e.value, e.trace_id, e.span_id) for e in point.exemplars)
+    return out
+
+
+def test_record_many_keeps_the_histogram_exemplars_per_call_recording_keeps():
+    """Only the last observation per series and bucket carries its span in ``record_many``: the
+    bucket-aligned reservoir keeps the last one offered, so the exemplars are the same."""
+    one, many = InMemoryMetricReader(), InMemoryMetricReader()
+    per_call = CostMetrics(MeterProvider(metric_readers=[one]))
+    batched = CostMetrics(MeterProvider(metric_readers=[many]))
+    calls = [(r, (r.end_time_ns - r.start_time_ns) / 1e9) for r in records()]
+    for record, duration in calls:
+        per_call.record(record, duration)
+    batched.record_many(calls)
+    expected = histogram_exemplars(one)
+    assert any(expected.values())
+    assert histogram_exemplars(many) == expected
+    # Durations of the series svc-1 / gpt-4o / p1 (odd n with n % 3 == 1: n = 1, 7, 13, 19, 25,
+    # n/100 s) fall in the buckets le 0.01, le 0.08, le 0.16, le 0.32, le 0.32: 0.19 (n = 19) is
+    # overwritten by 0.25 (n = 25), the last of its bucket.
+    duration = dict((k[1], v) for k, v in expected.items() if k[0] == "gen_ai.client.operation.duration")
+    series = next(
+        v
+        for attrs, v in duration.items()
+        if ("service.name", "svc-1") in attrs and ("gen_ai.request.model", "gpt-4o") in attrs
+    )
+    assert [(value, span_id) for value, _, span_id in series] == [
+        (0.01, 1),
+        (0.07, 7),
+        (0.13, 13),
+        (0.25, 25),
+    ]
