@@ -49,6 +49,7 @@ class PriceSet:
         "input_image",
         "output",
         "output_audio",
+        "plain_sum",
         "reasoning",
         "request",
         "tiers",
@@ -66,6 +67,9 @@ class PriceSet:
         self.output_audio: Decimal | None = get("output_audio")
         self.input_image: Decimal | None = get("input_image")
         self.request: Decimal | None = get("request")
+        self.plain_sum: bool = all(p.as_tuple().exponent <= 0 for p in per_token.values())  # pyright: ignore[reportOperatorIssue]
+        """No price has a positive exponent, so a product's value plus another's is exactly what
+        ``Decimal(0) + x + y`` gives, trailing zeros included (the hot path skips the zero)."""
         self.tiers: tuple[tuple[int, PriceSet], ...] = ()
         """Higher tiers, ascending by threshold: ``(threshold, prices)`` applies when input > threshold."""
 
