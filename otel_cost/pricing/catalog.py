@@ -30,7 +30,7 @@ from otel_cost.pricing._genai import GenaiIndex, bundled_providers, load_snapsho
 from otel_cost.pricing._names import normalise_provider
 from otel_cost.pricing._prices import InvalidUsage
 from otel_cost.pricing._resolve import Resolved, Resolver
-from otel_cost.pricing._result import Slot, discounted
+from otel_cost.pricing._result import Slot, discounted, priced
 from otel_cost.pricing.types import CostResult, TokenUsage, unpriced
 
 __all__ = ("CatalogError", "PriceCatalog", "default_catalog", "load_catalog")
@@ -79,6 +79,7 @@ class PriceCatalog:
         self._entry_discounts: dict[tuple[str, str], tuple[DiscountRule, ...]] = {}
         self._apis: list[ApiRule] = [a for f in files for a in f.apis]
         self._api_cache: dict[tuple[str, str, str], tuple[ApiRule, ...]] = {}
+        self._api_plans: dict[str, tuple[str, tuple[tuple[DiscountRule, str], ...]]] = {}
         self._resolved: dict[tuple[str | None, str], Resolved | str] = {}
         self._slots: dict[tuple[str | None, str | None, str | None], Slot] = {}
         self._lock = Lock()
@@ -252,26 +253,24 @@ class PriceCatalog:
             component, amount = "unit", rule.price * units
         else:
             component, amount = "call", rule.price
-        ref = ""
-        for discount in self._discounts:
-            if (
-                discount.api is not None
-                and fnmatchcase(rule.id, discount.api)
-                and discount.constraint.active(at_ns)
-                and _attribution_matches(discount.when, attribution)
-            ):
+        base_ref, discounts = self._api_plan(rule.id)
+        for discount, ref in discounts:
+            if discount.constraint.active(at_ns) and _attribution_matches(discount.when, attribution):
                 amount *= discount.multiplier
-                ref = f"+discount:{discount.id}"
-                break
-        return CostResult(
-            status="priced",
-            amount=amount,
-            currency=rule.currency,
-            breakdown={component: amount},
-            price_ref=f"api/{rule.id}{ref}@{self.version}",
-            provider=host,
-            model=rule.id,
-        )
+                return priced(amount, rule.currency, {component: amount}, ref, host, rule.id)
+        return priced(amount, rule.currency, {component: amount}, base_ref, host, rule.id)
+
+    def _api_plan(self, api_id: str) -> tuple[str, tuple[tuple[DiscountRule, str], ...]]:
+        """An API rule's price_ref, and the discounts that may apply to it with theirs (cached)."""
+        plan = self._api_plans.get(api_id)
+        if plan is None:
+            discounts = tuple(
+                (d, f"api/{api_id}+discount:{d.id}@{self.version}")
+                for d in self._discounts
+                if d.api is not None and fnmatchcase(api_id, d.api)
+            )
+            plan = self._api_plans[api_id] = (f"api/{api_id}@{self.version}", discounts)
+        return plan
 
     def _match_apis(self, host: str, method: str, path: str) -> tuple[ApiRule, ...]:
         host = host.lower().split(":", 1)[0]
