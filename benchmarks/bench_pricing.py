@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from genai_prices import Usage, calc_price
@@ -184,6 +186,13 @@ def litellm_calls(calls: list[Call]) -> tuple[Callable[[], None], list[Call]] | 
     return run, priced
 
 
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def timed(run: Callable[[], None], calls: int, passes: int) -> float:
     """Microseconds per call of ``passes`` passes of ``run`` (``calls`` calls each)."""
     start = time.perf_counter_ns()
@@ -218,7 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     calls = workload()
     models = {(c.provider, c.model) for c in calls}
-    print(f"workload: {len(calls)} calls over {len(models)} models; python {sys.version.split()[0]}")
+    print(f"workload: {len(calls)} calls over {len(models)} models")
+    print(
+        f"python {sys.version.split()[0]} ({platform.python_implementation()}); "
+        f"otel-cost {_version('otel-cost')}, genai-prices {_version('genai-prices')}, "
+        f"litellm {_version('litellm')}"
+    )
     print(f"medians of {args.repeats} repeats; each library timed alternately with ours")
 
     ours, genai, ratio = compare(
