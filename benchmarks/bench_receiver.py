@@ -182,10 +182,12 @@ def start_count_only(port: int, pin: bool) -> subprocess.Popen[str]:
     return proc
 
 
-def start_otel_cost(port: int, tmp: Path, workers: int, pin: bool) -> subprocess.Popen[str]:
+def start_otel_cost(
+    port: int, tmp: Path, workers: int, pin: bool, repo: Path = REPO
+) -> subprocess.Popen[str]:
     ledger = tmp / f"ledger-{port}.sqlite"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_COST_")}
-    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONPATH"] = str(repo)
     env["OTEL_COST_LOG_LEVEL"] = "WARNING"
     proc = subprocess.Popen(
         [
@@ -209,6 +211,7 @@ def start_otel_cost(port: int, tmp: Path, workers: int, pin: bool) -> subprocess
         stdout=subprocess.PIPE,
         text=True,
         env=env,
+        cwd=repo,  # `python -m` puts the working directory first on sys.path
         preexec_fn=(lambda: _pin(0)) if pin else None,  # noqa: PLW1509
     )
     assert proc.stdout is not None
@@ -234,6 +237,14 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--spans", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        metavar="CHECKOUT",
+        help="also run `otel-cost serve` (one worker) from another source tree, e.g. an earlier commit"
+        " (`git worktree add /tmp/before HEAD~1`), in the same rounds: an A/B that shares the noise",
+    )
     parser.add_argument("--count-only-server", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.count_only_server is not None:
@@ -241,16 +252,19 @@ def main() -> int:
         return 0
     pin = (os.cpu_count() or 1) >= 2
     total_spans = args.requests * args.spans
-    rates: dict[str, list[float]] = {"count-only": [], "otel-cost": [], "otel-cost --workers 2": []}
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        count_port, cost_port, multi_port = free_port(), free_port(), free_port()
+        ports = {"count-only": free_port(), "otel-cost": free_port(), "otel-cost --workers 2": free_port()}
         servers = {
-            "count-only": start_count_only(count_port, pin),
-            "otel-cost": start_otel_cost(cost_port, tmp, 1, pin),
-            "otel-cost --workers 2": start_otel_cost(multi_port, tmp, 2, False),
+            "count-only": start_count_only(ports["count-only"], pin),
+            "otel-cost": start_otel_cost(ports["otel-cost"], tmp, 1, pin),
+            "otel-cost --workers 2": start_otel_cost(ports["otel-cost --workers 2"], tmp, 2, False),
         }
-        ports = {"count-only": count_port, "otel-cost": cost_port, "otel-cost --workers 2": multi_port}
+        if args.compare is not None:
+            name = f"otel-cost @{args.compare.name}"
+            ports[name] = free_port()
+            servers[name] = start_otel_cost(ports[name], tmp, 1, pin, repo=args.compare.resolve())
+        rates: dict[str, list[float]] = {name: [] for name in servers}
         try:
             if pin:
                 _pin(1)
@@ -259,7 +273,7 @@ def main() -> int:
                 send(port, build_requests(10_000 + len(name), 2, args.spans), 2)
             for round_no in range(args.rounds):
                 for i, (name, port) in enumerate(ports.items()):
-                    payloads = build_requests(round_no * 3 + i, args.requests, args.spans)
+                    payloads = build_requests(round_no * len(ports) + i, args.requests, args.spans)
                     seconds = send(port, payloads, args.concurrency)
                     rates[name].append(total_spans / seconds)
         finally:
@@ -272,9 +286,12 @@ def main() -> int:
     print(f"{'server':<24} {'median spans/s':>15} {'vs count-only':>14}   all rounds")
     for name, value in medians.items():
         rounds = ", ".join(f"{v:,.0f}" for v in rates[name])
-        print(f"{name:<24} {value:>15,.0f} {value / base:>13.0%}   {rounds}")
+        print(f"{name:<24} {value:>15,.0f} {value / base:>13.1%}   {rounds}")
     gain = medians["otel-cost --workers 2"] / medians["otel-cost"]
     print(f"--workers 2 gain over 1 worker: {gain:.2f}x")
+    if args.compare is not None:
+        other = medians[f"otel-cost @{args.compare.name}"]
+        print(f"otel-cost vs @{args.compare.name}: {medians['otel-cost'] / other:.2f}x")
     return 0
 
 

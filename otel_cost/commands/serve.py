@@ -9,6 +9,7 @@ standard OTLP ports (4317 gRPC, 4318 HTTP), serves Prometheus on 9464 and writes
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -111,6 +112,10 @@ def _serve(config: ReceiverConfig, worker_index: int) -> int:
         print(f"otel-cost serve: cannot start: {exc}", file=sys.stderr)
         receiver.stop(1.0)
         return 1
+    # The catalog, the metrics SDK and the servers live as long as the process: keep the cyclic
+    # GC from scanning them again on every full collection (~6% of the CPU per span under load).
+    gc.collect()
+    gc.freeze()
     ready = {
         "event": "listening",
         "pid": os.getpid(),
