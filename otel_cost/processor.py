@@ -36,6 +36,7 @@ from opentelemetry.trace import Link, SpanKind, StatusCode, TraceState
 from opentelemetry.util.types import Attributes, AttributeValue
 
 from otel_cost import semconv as sc
+from otel_cost._deferred import DeferredRoute, EnrichingExporter, Rollups, defer_through
 from otel_cost._enrich import MIRRORS, Catalog, Priced, cost_attributes, price_http, price_llm, redacted_urls
 from otel_cost._enrich import with_attributes as _with_attributes
 from otel_cost.attribution import (
@@ -91,6 +92,10 @@ class CostSpanProcessor(SpanProcessor):
             tools' attribute names.
         estimate_tokens: count tokens locally (tiktoken) when a gen_ai span has content but no usage.
         rollup: write ``cost.rollup.amount`` on agent/workflow and local root spans.
+        defer: when ``next_processor`` is (or, as ``install`` builds it, holds) a
+            ``BatchSpanProcessor``, enrich sampled spans in its export thread instead of ``on_end``
+            (the BSP's exporter is wrapped, see :mod:`otel_cost._deferred`); ``False`` keeps all
+            of the work in ``on_end``.
         dimension_keys, high_cardinality_keys, cardinality_cap: metric dimensions (see ``CostMetrics``).
 
     Hooks never raise into the application: internal errors are logged (and re-raised under
@@ -111,6 +116,7 @@ class CostSpanProcessor(SpanProcessor):
         dimension_keys: Iterable[str] = DEFAULT_DIMENSION_KEYS,
         high_cardinality_keys: Iterable[str] = (),
         cardinality_cap: int = 1000,
+        defer: bool = True,
     ) -> None:
         self._mirrors = tuple(mirrors)
         unknown = set(self._mirrors) - MIRRORS
@@ -135,10 +141,19 @@ class CostSpanProcessor(SpanProcessor):
         )
         self._estimate = estimate_tokens
         self._rollup_enabled = rollup
-        self._rollups: dict[int, Decimal] = {}
-        self._rollup_lock = threading.Lock()
+        self._rollups = Rollups()  # spans enriched on the application thread
         self._warned: set[tuple[str, str | None, str | None]] = set()
         self._resource_cache: tuple[Resource, dict[str, str]] | None = None
+        self._defer = defer
+        self._plan_key: object = None
+        self._plan: _Plan | None = None
+        self._plan_lock = threading.Lock()
+        self._primary: EnrichingExporter | None = None  # the export thread that records metrics
+        self._queue_full_warned = False
+        try:
+            self._current_plan()  # wrap a BSP's exporter now, so the wiring is visible at once
+        except Exception as exc:
+            self._internal_error("__init__", exc)
 
     @property
     def next_processor(self) -> SpanProcessor | None:
@@ -166,14 +181,104 @@ class CostSpanProcessor(SpanProcessor):
             self._next._on_ending(span)  # pyright: ignore[reportPrivateUsage]
 
     def on_end(self, span: ReadableSpan) -> None:
-        """Price the span, record metrics, and forward an enriched copy (the span itself on error)."""
+        """Price the span, record metrics, and forward an enriched copy (the span itself on error).
+
+        A sampled span bound for a ``BatchSpanProcessor`` is handed on as it is and priced in
+        that processor's export thread; everything else is priced here."""
+        plan = None
+        try:
+            plan = self._current_plan()
+        except Exception as exc:
+            self._internal_error("on_end", exc)
+        if plan is not None:
+            self._on_end_planned(span, plan[0], plan[1])
+            return
         forward = span
         try:
-            forward = self._enrich(span)
+            forward = self._enrich(span, self._rollups)
         except Exception as exc:
             self._internal_error("on_end", exc)
         if self._next is not None:
             self._next.on_end(forward)
+
+    def _on_end_planned(
+        self, span: ReadableSpan, deferred: tuple[DeferredRoute, ...], others: tuple[SpanProcessor, ...]
+    ) -> None:
+        raw: Sequence[DeferredRoute] = deferred  # on an internal error every processor gets the span
+        forward = span
+        try:
+            context = span.context
+            sampled = context is not None and context.trace_flags.sampled
+            taken: list[DeferredRoute] = []
+            skipped: list[Rollups] = []  # export threads that will not see this span
+            to_primary = False
+            for route in deferred:
+                if sampled and route.accepts():
+                    taken.append(route)
+                    to_primary = to_primary or route.wrapper is self._primary
+                else:
+                    skipped.append(route.wrapper.rollups)
+                    if sampled:
+                        self._warn_queue_full()
+            raw = taken
+            if others or (not to_primary and self._priced_here(span)):
+                # Metrics once per span: here unless the metrics-recording export thread gets it.
+                forward = self._enrich(span, self._rollups, not to_primary, skipped)
+        except Exception as exc:
+            self._internal_error("on_end", exc)
+        for route in raw:
+            route.processor.on_end(span)
+        for processor in others:
+            processor.on_end(forward)
+
+    def _priced_here(self, span: ReadableSpan) -> bool:
+        """A span no export thread prices still counts in metrics and in its parent's rollup."""
+        if self._metrics is not None:
+            return True
+        parent = span.parent
+        return self._rollup_enabled and parent is not None and not parent.is_remote
+
+    def _current_plan(self) -> _Plan | None:
+        """Where spans go: BSPs that enrich in their export thread, and processors that get an
+        enriched copy from ``on_end``; ``None`` when nothing is deferred. Recomputed when
+        processors are added behind ``install``."""
+        nxt = self._next
+        if not self._defer or nxt is None:
+            return None
+        key: object = nxt
+        if isinstance(nxt, SynchronousMultiSpanProcessor):
+            key = nxt._span_processors  # pyright: ignore[reportPrivateUsage]
+        if key is self._plan_key:
+            return self._plan
+        with self._plan_lock:
+            if key is not self._plan_key:
+                processors = key if isinstance(key, tuple) else (nxt,)
+                deferred: list[DeferredRoute] = []
+                others: list[SpanProcessor] = []
+                for processor in processors:  # pyright: ignore[reportUnknownVariableType]
+                    route = defer_through(
+                        processor,  # pyright: ignore[reportUnknownArgumentType]
+                        self._enrich,
+                        owner=self,
+                        record_metrics=self._primary is None,
+                    )
+                    if route is None:
+                        others.append(processor)  # pyright: ignore[reportUnknownArgumentType]
+                        continue
+                    if self._primary is None:
+                        self._primary = route.wrapper
+                    deferred.append(route)
+                self._plan = (tuple(deferred), tuple(others)) if deferred else None
+                self._plan_key = key
+        return self._plan
+
+    def _warn_queue_full(self) -> None:
+        if not self._queue_full_warned:
+            self._queue_full_warned = True
+            _logger.warning(
+                "otel-cost: a BatchSpanProcessor queue is full (or shut down); spans it cannot take "
+                "are dropped for it and priced on the application thread (metrics stay exact)"
+            )
 
     def shutdown(self) -> None:
         """Shut the wrapped processor down."""
@@ -186,7 +291,11 @@ class CostSpanProcessor(SpanProcessor):
 
     # -- enrichment ----------------------------------------------------------------------------
 
-    def _enrich(self, span: ReadableSpan) -> ReadableSpan:
+    def _enrich(
+        self, span: ReadableSpan, rollups: Rollups, record_metrics: bool = True, also: Sequence[Rollups] = ()
+    ) -> ReadableSpan:
+        """The enriched copy of ``span``. ``rollups``: the pending sums of the stream it is in;
+        ``also``: other streams its cost must reach (its parent may be enriched there)."""
         attrs = _attributes(span)
         facts = read_call(attrs, span.name, span.kind == SpanKind.CLIENT)
         extra: dict[str, AttributeValue] = {}
@@ -214,7 +323,7 @@ class CostSpanProcessor(SpanProcessor):
                         extra[name] = value
                 if result.priced:
                     own = result.amount
-                if self._metrics is not None:
+                if self._metrics is not None and record_metrics:
                     self._record_metrics(
                         span=span,
                         kind=facts.kind,
@@ -231,7 +340,7 @@ class CostSpanProcessor(SpanProcessor):
             if isinstance(amount, (int, float)) and not isinstance(amount, bool):
                 own = Decimal(str(amount))
         if self._rollup_enabled:
-            self._rollup(span, attrs, own, extra)
+            self._rollup(span, attrs, own, extra, rollups=rollups, also=also)
         return _with_attributes(span, extra, attrs) if extra else span
 
     def _resource_attribution(self, resource: Resource) -> Mapping[str, str]:
@@ -244,21 +353,29 @@ class CostSpanProcessor(SpanProcessor):
         return keys
 
     def _rollup(
-        self, span: ReadableSpan, attrs: Mapping[str, object], own: Decimal, extra: dict[str, AttributeValue]
+        self,
+        span: ReadableSpan,
+        attrs: Mapping[str, object],
+        own: Decimal,
+        extra: dict[str, AttributeValue],
+        *,
+        rollups: Rollups,
+        also: Sequence[Rollups],
     ) -> None:
         context = span.context
-        if context is None or (not own and not self._rollups):
+        if context is None or (not own and not rollups.pending):
             return  # nothing to add and nothing pending (most spans): skip the lock
         parent = span.parent
         local_parent = parent is not None and not parent.is_remote
-        with self._rollup_lock:
-            below = self._rollups.pop(context.span_id, None)
+        with rollups.lock:
+            below = rollups.pending.pop(context.span_id, None)
             total = own + below if below is not None else own
             if local_parent and total and parent is not None:
-                rollups = self._rollups
-                if parent.span_id not in rollups and len(rollups) >= _ROLLUP_CAP:
-                    rollups.pop(next(iter(rollups)))  # a parent that never ended here: forget it
-                rollups[parent.span_id] = rollups.get(parent.span_id, _ZERO) + total
+                _add_pending(rollups.pending, parent.span_id, total)
+        if local_parent and total and parent is not None:
+            for other in also:
+                with other.lock:
+                    _add_pending(other.pending, parent.span_id, total)
         if below is not None and (not local_parent or is_orchestration(attrs)):
             extra[sc.COST_ROLLUP_AMOUNT] = float(below)
 
@@ -309,6 +426,15 @@ class CostSpanProcessor(SpanProcessor):
         if _raise_errors():
             raise exc
         _logger.exception("otel-cost: internal error in CostSpanProcessor.%s; span forwarded unchanged", hook)
+
+
+_Plan = tuple[tuple[DeferredRoute, ...], tuple[SpanProcessor, ...]]
+
+
+def _add_pending(pending: dict[int, Decimal], parent_id: int, amount: Decimal) -> None:
+    if parent_id not in pending and len(pending) >= _ROLLUP_CAP:
+        pending.pop(next(iter(pending)))  # a parent that never ended in this stream: forget it
+    pending[parent_id] = pending.get(parent_id, _ZERO) + amount
 
 
 class RecordAllSampler(Sampler):

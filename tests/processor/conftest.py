@@ -9,8 +9,8 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Sampler
 from processor_support import Setup  # pyright: ignore[reportImplicitRelativeImport]
@@ -28,8 +28,15 @@ def catalog() -> PriceCatalog:
     return load_catalog([CATALOG_FILE], include_defaults=False)
 
 
+@pytest.fixture(params=["simple", "batch"])
+def export_mode(request: pytest.FixtureRequest) -> str:
+    """Every processor test runs twice: behind a SimpleSpanProcessor (enriched in on_end) and
+    behind a BatchSpanProcessor (enriched in its export thread)."""
+    return request.param  # type: ignore[no-any-return]
+
+
 @pytest.fixture
-def make_setup(catalog: PriceCatalog) -> Iterator[Callable[..., Setup]]:
+def make_setup(catalog: PriceCatalog, export_mode: str) -> Iterator[Callable[..., Setup]]:
     made: list[Setup] = []
 
     def make(sampler: Sampler | None = None, **options: object) -> Setup:
@@ -40,9 +47,12 @@ def make_setup(catalog: PriceCatalog) -> Iterator[Callable[..., Setup]]:
             sampler=sampler,
             resource=Resource.create({"service.name": "svc", "deployment.environment.name": "test"}),
         )
-        processor = CostSpanProcessor(
-            SimpleSpanProcessor(exporter), catalog=catalog, meter_provider=meter_provider, **options
-        )  # type: ignore[arg-type]
+        inner: SpanProcessor = (
+            SimpleSpanProcessor(exporter)
+            if export_mode == "simple"
+            else BatchSpanProcessor(exporter, max_queue_size=20_000, schedule_delay_millis=60_000)
+        )
+        processor = CostSpanProcessor(inner, catalog=catalog, meter_provider=meter_provider, **options)  # type: ignore[arg-type]
         provider.add_span_processor(processor)
         setup = Setup(provider, exporter, reader, processor)
         made.append(setup)

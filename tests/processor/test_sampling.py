@@ -36,9 +36,9 @@ def test_one_percent_sampling_ten_thousand_calls_exact_total(make_setup: Callabl
             },
         ):
             pass
-    exported = setup.exporter.get_finished_spans()
+    exported = setup.finished()
     assert 50 < len(exported) < 200  # about 1% of the traces were exported
-    data = setup.reader.get_metrics_data()
+    data = setup.metrics()
     assert data is not None
     points = {
         m.name: list(m.data.data_points)  # type: ignore[union-attr]
@@ -78,8 +78,8 @@ def test_sdk_always_record_sampler_loses_start_attributes(make_setup: Callable[.
             attributes={sc.GEN_AI_PROVIDER_NAME: "acme", sc.GEN_AI_REQUEST_MODEL: "acme-chat"},
         ) as span:
             span.set_attribute(sc.GEN_AI_USAGE_INPUT_TOKENS, 1000)
-        assert setup.exporter.get_finished_spans() == ()  # dropped for export either way
-        data = setup.reader.get_metrics_data()
+        assert setup.finished() == ()  # dropped for export either way
+        data = setup.metrics()
         assert data is not None
         statuses = {
             dict(p.attributes or {}).get(sc.COST_STATUS)

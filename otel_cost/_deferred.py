@@ -1,0 +1,130 @@
+"""Enrichment moved off the application thread, into a ``BatchSpanProcessor``'s export thread.
+
+A ``BatchSpanProcessor`` (BSP) queues ended spans and exports them in batches from its own
+worker thread. When :class:`~otel_cost.processor.CostSpanProcessor` wraps one, it replaces the
+BSP's exporter by an :class:`EnrichingExporter` that prices each span of a batch and exports the
+enriched copies; ``on_end`` on the application thread only hands the span to the BSP. The BSP
+exports spans in the order they ended (its queue is FIFO and one export runs at a time), so a
+child is always enriched before its parent, across batch boundaries too, and the parent's
+``cost.rollup.amount`` is complete.
+
+SDK internals used (the same over opentelemetry-sdk 1.40 .. 1.45): ``BatchSpanProcessor.
+_batch_processor`` holding ``_exporter``, ``_queue`` (a bounded ``deque``) and ``_shutdown``.
+When that shape is not found the processor enriches in ``on_end`` as for any other processor.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+_logger = logging.getLogger("otel_cost.processor")
+
+
+class Rollups:
+    """Cost of descendants waiting for their parent to end: parent span id -> sum. One per stream
+    of spans that is enriched in end order (the application thread's, or one export thread's)."""
+
+    __slots__ = ("lock", "pending")
+
+    def __init__(self) -> None:
+        self.pending: dict[int, Decimal] = {}
+        self.lock = threading.Lock()
+
+
+Enrich = Callable[[ReadableSpan, Rollups, bool], ReadableSpan]
+"""``enrich(span, rollups, record_metrics) -> enriched copy`` (the span itself when nothing changes)."""
+
+
+class EnrichingExporter(SpanExporter):
+    """Enriches every span of a batch, then hands the batch to the real exporter.
+
+    Runs in the BSP's export thread. An internal error on one span is logged and that span is
+    exported unchanged: nothing is lost, nothing raises into the BSP. Attributes it does not
+    have are looked up on the real exporter (``bsp.span_exporter.get_finished_spans()`` keeps
+    working for an ``InMemorySpanExporter``).
+    """
+
+    def __init__(
+        self, exporter: SpanExporter, enrich: Enrich, *, owner: object, record_metrics: bool
+    ) -> None:
+        self.exporter = exporter
+        self.owner = owner
+        self.record_metrics = record_metrics
+        self.rollups = Rollups()
+        self._enrich = enrich
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Enrich ``spans`` in order, then export them with the real exporter."""
+        enrich, rollups, metrics = self._enrich, self.rollups, self.record_metrics
+        out: list[ReadableSpan] = []
+        for span in spans:
+            try:
+                out.append(enrich(span, rollups, metrics))
+            except Exception:
+                _logger.exception("otel-cost: internal error in the export thread; span exported unchanged")
+                out.append(span)
+        return self.exporter.export(out)
+
+    def shutdown(self, timeout_millis: float = 30_000) -> None:
+        """Shut the real exporter down (passing the timeout on when it takes one)."""
+        if "timeout_millis" in inspect.getfullargspec(self.exporter.shutdown).args:
+            self.exporter.shutdown(timeout_millis=timeout_millis)  # pyright: ignore[reportCallIssue]
+        else:
+            self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Flush the real exporter."""
+        return self.exporter.force_flush(timeout_millis)
+
+    def __getattr__(self, name: str) -> object:
+        if name == "exporter":  # not set yet (a half-built instance): no recursion
+            raise AttributeError(name)
+        return getattr(self.exporter, name)
+
+
+class DeferredRoute:
+    """One BSP whose exporter enriches: ``on_end`` hands it the raw span when it will queue it."""
+
+    __slots__ = ("_batch", "_queue", "processor", "wrapper")
+
+    def __init__(
+        self, processor: SpanProcessor, batch: object, queue: deque[object], wrapper: EnrichingExporter
+    ) -> None:
+        self.processor = processor
+        self.wrapper = wrapper
+        self._batch = batch
+        self._queue = queue
+
+    def accepts(self) -> bool:
+        """False when the BSP would drop a span (shut down) or evict its oldest one (queue full)."""
+        return len(self._queue) < (self._queue.maxlen or 0) and not getattr(self._batch, "_shutdown", True)
+
+
+def defer_through(
+    processor: SpanProcessor, enrich: Enrich, *, owner: object, record_metrics: bool
+) -> DeferredRoute | None:
+    """Wrap ``processor``'s exporter when it is a BSP of the known shape; ``None`` otherwise (or
+    when another owner already wraps it)."""
+    if not isinstance(processor, BatchSpanProcessor):
+        return None
+    batch = getattr(processor, "_batch_processor", None)
+    exporter = getattr(batch, "_exporter", None)
+    queue = getattr(batch, "_queue", None)
+    if exporter is None or not isinstance(queue, deque) or queue.maxlen is None:
+        return None
+    if isinstance(exporter, EnrichingExporter):
+        if exporter.owner is not owner:
+            return None
+        wrapper = exporter
+    else:
+        wrapper = EnrichingExporter(exporter, enrich, owner=owner, record_metrics=record_metrics)  # pyright: ignore[reportUnknownArgumentType]
+        setattr(batch, "_exporter", wrapper)  # noqa: B010 - SDK internals, see the module docstring
+    return DeferredRoute(processor, batch, queue, wrapper)  # pyright: ignore[reportUnknownArgumentType]
