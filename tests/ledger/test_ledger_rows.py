@@ -18,6 +18,7 @@ from otel_cost.ledger._rows import (
 )
 from otel_cost.pricing.types import CostResult, TokenUsage
 from otel_cost.record import CostRecord
+from tests.ledger.ledger_fixtures import make_record
 
 
 def _odd_record() -> CostRecord:
@@ -75,4 +76,22 @@ def test_appended_odd_row_verifies(tmp_path: Path) -> None:
     assert ledger.append([_odd_record()]) == [_odd_record()]
     report = ledger.verify()
     assert report.ok, report.problems
+    ledger.close()
+
+
+def test_attribution_index_holds_each_key_as_given(tmp_path: Path) -> None:
+    """SQLite's index rows are built from the rows' attribution JSON in one statement, except in
+    a batch with a NUL character (SQLite's JSON text would end there): both give the same rows."""
+    ledger = open_ledger(str(tmp_path / "l.db"))
+    odd = {"project": 'a"b\\c', "user": "é☃\u2028\U0001f600", "team": "\n\t\x01", "tenant": "null"}
+    nul = {"project": "x\x00y", "user": "u"}
+    first = make_record(1, attribution=odd)
+    second = make_record(2, attribution=nul)
+    assert ledger.append([first]) == [first]
+    assert ledger.append([second]) == [second]
+    stored = ledger.db.execute("SELECT row_id, key, value FROM call_attribution ORDER BY row_id, key")
+    expected = [(1, k, v) for k, v in sorted(odd.items())] + [(2, k, v) for k, v in sorted(nul.items())]
+    assert [tuple(r) for r in stored] == expected
+    assert ledger.verify().ok
+    assert [r.amount for r in ledger.spend(["project"], where={"project": "x\x00y"})] == [Decimal("0.0015")]
     ledger.close()
