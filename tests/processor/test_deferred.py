@@ -1,0 +1,298 @@
+"""Enrichment in a BatchSpanProcessor's export thread: where the work runs, rollups across batches,
+metrics counted once, a full queue, install() with several processors, shutdown order."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+
+import pytest
+from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind, TraceState
+from opentelemetry.util.types import Attributes
+
+from otel_cost import CostSpanProcessor, install
+from otel_cost import semconv as sc
+from otel_cost._deferred import EnrichingExporter
+from otel_cost.pricing import PriceCatalog
+
+# acme-chat (tests/processor/catalog.yaml): $1 per million input tokens, $2 per million output.
+ACME = {sc.GEN_AI_PROVIDER_NAME: "acme", sc.GEN_AI_REQUEST_MODEL: "acme-chat"}
+
+
+def _metric_points(reader: InMemoryMetricReader, name: str) -> list[float]:
+    data = reader.get_metrics_data()
+    if data is None:
+        return []  # nothing recorded yet
+    return [
+        p.value  # type: ignore[union-attr]
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == name
+        for p in m.data.data_points  # type: ignore[union-attr]
+    ]
+
+
+@pytest.fixture
+def reader() -> InMemoryMetricReader:
+    return InMemoryMetricReader()
+
+
+@pytest.fixture
+def providers() -> Iterator[list[TracerProvider]]:
+    made: list[TracerProvider] = []
+    yield made
+    for provider in made:
+        provider.shutdown()
+
+
+def _pipeline(
+    catalog: PriceCatalog,
+    reader: InMemoryMetricReader,
+    providers: list[TracerProvider],
+    *,
+    sampler: Sampler | None = None,
+    **bsp_options: int,
+) -> tuple[TracerProvider, InMemorySpanExporter, BatchSpanProcessor, CostSpanProcessor]:
+    exporter = InMemorySpanExporter()
+    bsp = BatchSpanProcessor(exporter, **bsp_options)  # type: ignore[arg-type]
+    processor = CostSpanProcessor(bsp, catalog=catalog, meter_provider=MeterProvider(metric_readers=[reader]))
+    provider = TracerProvider(sampler=sampler)
+    provider.add_span_processor(processor)
+    providers.append(provider)
+    return provider, exporter, bsp, processor
+
+
+def test_priced_in_the_export_thread_not_on_end(
+    catalog: PriceCatalog, reader: InMemoryMetricReader, providers: list[TracerProvider]
+) -> None:
+    provider, exporter, bsp, processor = _pipeline(catalog, reader, providers, schedule_delay_millis=60_000)
+    assert isinstance(bsp.span_exporter, EnrichingExporter)  # wired at construction
+    threads: list[str] = []
+    price_tokens = catalog.price_tokens
+
+    def spy(*args: object, **kwargs: object) -> object:
+        threads.append(threading.current_thread().name)
+        return price_tokens(*args, **kwargs)  # type: ignore[arg-type]
+
+    processor._catalog = type("Spy", (), {"price_tokens": staticmethod(spy)})()  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue]
+    with provider.get_tracer("t").start_as_current_span(
+        "chat", kind=SpanKind.CLIENT, attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}
+    ):
+        pass
+    assert threads == []  # on_end only handed the span on
+    assert _metric_points(reader, sc.METRIC_COST_CALLS) == []
+    provider.force_flush()  # the BSP exports (here, in this thread), which prices
+    assert threads == [threading.current_thread().name]
+    (span,) = bsp.span_exporter.get_finished_spans()  # type: ignore[attr-defined]  # reaches the real exporter
+    assert (span.attributes or {})[sc.COST_AMOUNT] == 0.001  # 1000 x $1/M
+    assert exporter.get_finished_spans() == (span,)
+    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [1]
+    # Without a flush, the BSP's own worker thread prices when its schedule comes.
+    threads.clear()
+    provider2, exporter2, _, processor2 = _pipeline(
+        catalog, InMemoryMetricReader(), providers, schedule_delay_millis=20
+    )
+    processor2._catalog = processor._catalog  # pyright: ignore[reportPrivateUsage]
+    with provider2.get_tracer("t").start_as_current_span(
+        "chat-2", kind=SpanKind.CLIENT, attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1}
+    ):
+        pass
+    for _ in range(500):
+        if exporter2.get_finished_spans():
+            break
+        threading.Event().wait(0.01)
+    assert threads == ["OtelBatchSpanRecordProcessor"]
+
+
+def test_rollup_is_complete_across_batch_boundaries(
+    catalog: PriceCatalog, reader: InMemoryMetricReader, providers: list[TracerProvider]
+) -> None:
+    """Batches of 2 spans: the agent's 5 calls and the agent itself land in 3 batches, in end order."""
+    provider, exporter, _, processor = _pipeline(
+        catalog, reader, providers, max_export_batch_size=2, schedule_delay_millis=60_000
+    )
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("root"):
+        with tracer.start_as_current_span("agent", attributes={sc.GEN_AI_OPERATION_NAME: "invoke_agent"}):
+            for i in range(5):
+                with tracer.start_as_current_span(
+                    f"call-{i}", attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000 * (i + 1)}
+                ):
+                    pass
+        with tracer.start_as_current_span("call-5", attributes={**ACME, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 500}):
+            pass
+    provider.force_flush()
+    spans = {s.name: s.attributes or {} for s in exporter.get_finished_spans()}
+    # agent: (1+2+3+4+5) x 1000 input tokens x $1/M = $0.015; root adds call-5: 500 x $2/M = $0.001.
+    assert spans["agent"][sc.COST_ROLLUP_AMOUNT] == pytest.approx(0.015, rel=1e-12)
+    assert spans["root"][sc.COST_ROLLUP_AMOUNT] == pytest.approx(0.016, rel=1e-12)
+    assert processor._primary is not None  # pyright: ignore[reportPrivateUsage]
+    assert processor._primary.rollups.pending == {}  # pyright: ignore[reportPrivateUsage]
+
+
+class _ByName(Sampler):
+    """Samples spans whose name is in ``names`` and drops the rest as RECORD_ONLY, whatever the
+    parent decided (a sampler that does not follow the parent, to mix decisions in one trace)."""
+
+    def __init__(self, *names: str) -> None:
+        self._names = names
+
+    def should_sample(  # noqa: PLR0917 - the SDK's Sampler signature
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        decision = Decision.RECORD_AND_SAMPLE if name in self._names else Decision.RECORD_ONLY
+        return SamplingResult(decision, attributes)
+
+    def get_description(self) -> str:
+        return "ByName"
+
+
+def test_unsampled_children_count_in_a_sampled_parents_rollup_and_metrics_once(
+    catalog: PriceCatalog, reader: InMemoryMetricReader, providers: list[TracerProvider]
+) -> None:
+    """The unsampled call is priced on the application thread (metrics) and its cost still reaches
+    the sampled agent's rollup, enriched in the export thread; each call is counted once."""
+    provider, exporter, _, _ = _pipeline(catalog, reader, providers, sampler=_ByName("agent", "sampled-call"))
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("agent", attributes={sc.GEN_AI_OPERATION_NAME: "invoke_agent"}):
+        for name, tokens in (("dropped-call", 2000), ("sampled-call", 1000)):
+            attributes = {**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: tokens}
+            with tracer.start_as_current_span(name, attributes=attributes):
+                pass
+    provider.force_flush()
+    spans = {s.name: s.attributes or {} for s in exporter.get_finished_spans()}
+    assert set(spans) == {"agent", "sampled-call"}
+    assert spans["agent"][sc.COST_ROLLUP_AMOUNT] == pytest.approx(0.003, rel=1e-12)  # $0.002 + $0.001
+    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [2]
+    (spend,) = _metric_points(reader, sc.METRIC_COST_SPEND)
+    assert Decimal(str(spend)) == Decimal("0.003")
+
+
+class _Gate(InMemorySpanExporter):
+    """Blocks in its first export until released, so the BSP's queue fills up behind it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.entered.set()
+        self.release.wait(10)
+        return super().export(spans)
+
+
+def test_full_queue_spans_priced_on_end_and_metrics_stay_exact(
+    catalog: PriceCatalog, reader: InMemoryMetricReader, providers: list[TracerProvider]
+) -> None:
+    """The BSP would evict its oldest (not yet priced) span to queue a new one; instead the new
+    one is not queued and is priced on the application thread: every call is counted."""
+    exporter = _Gate()
+    bsp = BatchSpanProcessor(
+        exporter, max_queue_size=4, max_export_batch_size=1, schedule_delay_millis=60_000
+    )
+    provider = TracerProvider()
+    provider.add_span_processor(
+        CostSpanProcessor(bsp, catalog=catalog, meter_provider=MeterProvider(metric_readers=[reader]))
+    )
+    providers.append(provider)
+    tracer = provider.get_tracer("t")
+
+    def call(i: int) -> None:
+        attributes = {**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}
+        with tracer.start_as_current_span(f"call-{i}", attributes=attributes):
+            pass
+
+    call(0)
+    assert exporter.entered.wait(10)  # the worker holds call-0 in the blocked export
+    for i in range(1, 10):
+        call(i)  # 1-4 fill the queue; 5-9 cannot be queued
+    exporter.release.set()
+    provider.force_flush()
+    exported = sorted(s.name for s in exporter.get_finished_spans())
+    assert exported == [f"call-{i}" for i in range(5)]
+    assert all((s.attributes or {})[sc.COST_AMOUNT] == 0.001 for s in exporter.get_finished_spans())
+    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [10]
+    (spend,) = _metric_points(reader, sc.METRIC_COST_SPEND)
+    assert spend == pytest.approx(0.01, rel=1e-12)  # 10 x 1000 x $1/M
+
+
+def test_install_with_two_batch_processors_and_a_simple_one(
+    catalog: PriceCatalog, reader: InMemoryMetricReader
+) -> None:
+    """Each exporter gets enriched spans; metrics count the call once; a BSP added after install
+    is wired too."""
+    provider = TracerProvider()
+    batch_a, batch_b, simple, later = (InMemorySpanExporter() for _ in range(4))
+    bsp_a, bsp_b = BatchSpanProcessor(batch_a), BatchSpanProcessor(batch_b)
+    provider.add_span_processor(bsp_a)
+    provider.add_span_processor(SimpleSpanProcessor(simple))
+    provider.add_span_processor(bsp_b)
+    install(provider, catalog=catalog, meter_provider=MeterProvider(metric_readers=[reader]))
+    bsp_later = BatchSpanProcessor(later)
+    provider.add_span_processor(bsp_later)
+    with provider.get_tracer("t").start_as_current_span(
+        "chat", attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}
+    ):
+        pass
+    provider.force_flush()
+    for bsp in (bsp_a, bsp_b, bsp_later):
+        assert isinstance(bsp.span_exporter, EnrichingExporter)
+    for exporter in (batch_a, batch_b, simple, later):
+        (span,) = exporter.get_finished_spans()
+        assert (span.attributes or {})[sc.COST_AMOUNT] == 0.001
+    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [1]
+    provider.shutdown()
+
+
+def test_shutdown_exports_pending_spans_enriched_then_shuts_the_exporter(
+    catalog: PriceCatalog, reader: InMemoryMetricReader
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(
+        CostSpanProcessor(BatchSpanProcessor(exporter, schedule_delay_millis=60_000), catalog=catalog)
+    )
+    with provider.get_tracer("t").start_as_current_span(
+        "chat", attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}
+    ):
+        pass
+    provider.shutdown()
+    (span,) = exporter.get_finished_spans()
+    assert (span.attributes or {})[sc.COST_AMOUNT] == 0.001
+    assert exporter._stopped  # pyright: ignore[reportPrivateUsage]  # shut down after the last export
+
+
+def test_defer_false_prices_in_on_end(catalog: PriceCatalog, reader: InMemoryMetricReader) -> None:
+    exporter = InMemorySpanExporter()
+    bsp = BatchSpanProcessor(exporter, schedule_delay_millis=60_000)
+    provider = TracerProvider()
+    provider.add_span_processor(
+        CostSpanProcessor(
+            bsp, catalog=catalog, meter_provider=MeterProvider(metric_readers=[reader]), defer=False
+        )
+    )
+    with provider.get_tracer("t").start_as_current_span(
+        "chat", attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}
+    ):
+        pass
+    assert not isinstance(bsp.span_exporter, EnrichingExporter)
+    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [1]  # before any export
+    provider.shutdown()
+    assert (exporter.get_finished_spans()[0].attributes or {})[sc.COST_AMOUNT] == 0.001
