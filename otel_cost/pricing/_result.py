@@ -17,24 +17,13 @@ from typing import Any
 
 from otel_cost.pricing._files import DiscountRule
 from otel_cost.pricing._prices import InvalidUsage, PriceSet
-from otel_cost.pricing.types import CostResult, TokenUsage
+from otel_cost.pricing.types import (
+    CostResult,
+    TokenUsage,
+    _Unfrozen,  # pyright: ignore[reportPrivateUsage]
+)
 
 _ZERO = Decimal(0)
-
-
-class _Unfrozen:
-    """The exact slot layout of ``CostResult``, without the frozen ``__setattr__``.
-
-    CostResult is a frozen, slotted dataclass: its keyword ``__init__`` sets each field through
-    ``object.__setattr__`` and costs about 1 us, more than the arithmetic of a call. On the hot
-    path we fill an instance of this twin with plain slot stores and then make it a CostResult
-    by assigning ``__class__`` (allowed between classes of identical layout); the value is an
-    ordinary, frozen CostResult, equal to one built by the constructor (tests/pricing check this).
-    """
-
-    __slots__ = CostResult.__slots__  # pyright: ignore[reportAttributeAccessIssue]
-
-
 _new = object.__new__
 
 

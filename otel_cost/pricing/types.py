@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 PriceStatus = Literal["priced", "partial", "unpriced"]
 CostSource = Literal["local", "provider"]
@@ -76,6 +76,31 @@ class CostResult:
         return self.status != "unpriced"
 
 
+class _Unfrozen:
+    """The exact slot layout of ``CostResult``, without the frozen ``__setattr__``.
+
+    CostResult is a frozen, slotted dataclass: its keyword ``__init__`` sets each field through
+    ``object.__setattr__`` and costs about 2 us, more than pricing a call. The hot paths
+    (:func:`unpriced`, ``otel_cost.pricing._result``) fill an instance of this twin with plain
+    slot stores and then make it a CostResult by assigning ``__class__`` (allowed between
+    classes of identical layout); the value is an ordinary, frozen CostResult, equal to one
+    built by the constructor (tests/pricing check this).
+    """
+
+    __slots__ = CostResult.__slots__  # pyright: ignore[reportAttributeAccessIssue]
+
+
 def unpriced(reason: str, *, provider: str | None = None, model: str | None = None) -> CostResult:
     """An ``unpriced`` result with its reason; never an amount of zero passed off as a price."""
-    return CostResult(status="unpriced", reason=reason, provider=provider, model=model)
+    result: Any = object.__new__(_Unfrozen)
+    result.status = "unpriced"
+    result.amount = ZERO
+    result.currency = "USD"
+    result.breakdown = {}
+    result.reason = reason
+    result.price_ref = None
+    result.provider = provider
+    result.model = model
+    result.source = "local"
+    result.__class__ = CostResult
+    return result

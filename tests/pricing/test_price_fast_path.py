@@ -17,7 +17,7 @@ from typing import Any, cast
 import pytest
 from price_support import AT_2025, AT_2026
 
-from otel_cost.pricing import CostResult, PriceCatalog, TokenUsage, load_catalog
+from otel_cost.pricing import CostResult, PriceCatalog, TokenUsage, load_catalog, unpriced
 
 
 class _Zero(int):
@@ -141,3 +141,20 @@ def test_http_results_are_ordinary_cost_results(tmp_path: Path) -> None:
         assert result.price_ref is not None and result.price_ref.startswith(ref)
         with pytest.raises(dataclasses.FrozenInstanceError):
             result.amount = Decimal(0)  # type: ignore[misc]
+
+
+def test_unpriced_results_are_ordinary_cost_results(catalog: PriceCatalog) -> None:
+    made = unpriced("unknown_model", provider="openai", model="nope")
+    assert type(made) is CostResult
+    assert made == CostResult(status="unpriced", reason="unknown_model", provider="openai", model="nope")
+    assert repr(made) == repr(
+        CostResult(status="unpriced", reason="unknown_model", provider="openai", model="nope")
+    )
+    assert not made.priced and made.breakdown == {} and made.amount == 0 and made.source == "local"
+    assert made.breakdown is not unpriced("unknown_model").breakdown  # no shared mutable dict
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.reason = "x"  # type: ignore[misc]
+    via_catalog = catalog.price_tokens("no-such-model-anywhere", TokenUsage(10, 10), provider="openai")
+    assert via_catalog == CostResult(
+        status="unpriced", reason="unknown_model", provider="openai", model="no-such-model-anywhere"
+    )
