@@ -5,11 +5,11 @@ The workload: 30+ models from OpenAI, Anthropic, Google, Bedrock, Mistral, DeepS
 in plain, cached (reads and 5m/1h writes), long-context (>200k input) and batch shapes, priced
 at one fixed call time. Every library gets its inputs prebuilt (usage objects, timestamps),
 is warmed up, then timed over whole passes of the workload; we report the median of several
-repeats in microseconds per call, and the ratios.
+repeats in microseconds per call, and the ratios, with the library versions measured.
 
-Run: ``python benchmarks/bench_pricing.py [--repeats 7] [--passes 20]``. litellm is optional
-(``pip install -e '.[bench]'``); we load its bundled cost map (``LITELLM_LOCAL_MODEL_COST_MAP``),
-so nothing is fetched from the network.
+Run: ``python benchmarks/bench_pricing.py [--repeats 9] [--passes 10]``. litellm is optional
+(``pip install -e '.[bench]'`` pins the version compared); we load its bundled cost map
+(``LITELLM_LOCAL_MODEL_COST_MAP``), so nothing is fetched from the network.
 """
 
 from __future__ import annotations
