@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -128,3 +129,81 @@ def defer_through(
         wrapper = EnrichingExporter(exporter, enrich, owner=owner, record_metrics=record_metrics)  # pyright: ignore[reportUnknownArgumentType]
         setattr(batch, "_exporter", wrapper)  # noqa: B010 - SDK internals, see the module docstring
     return DeferredRoute(processor, batch, queue, wrapper)  # pyright: ignore[reportUnknownArgumentType]
+
+
+class Backlog:
+    """Spans no exporter will get (not sampled), priced for metrics and rollups on a daemon thread,
+    in the order they ended. Bounded: ``submit`` returns False when full and the caller prices the
+    span itself, so metrics stay exact. ``drain`` prices what is queued in the calling thread
+    (``force_flush``); ``stop`` drains and ends the thread (``shutdown``)."""
+
+    def __init__(
+        self,
+        enrich: Callable[[ReadableSpan, Sequence[Rollups]], object],
+        *,
+        capacity: int = 2048,
+        wake_at: int = 256,
+        delay_s: float = 0.2,
+    ) -> None:
+        self.rollups = Rollups()
+        self._enrich = enrich
+        self._capacity = capacity
+        self._wake_at = wake_at
+        self._delay_s = delay_s
+        self._queue: deque[tuple[ReadableSpan, Sequence[Rollups]]] = deque()
+        self._work_lock = threading.Lock()  # one drain at a time: spans are priced in end order
+        self._start_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def submit(self, span: ReadableSpan, also: Sequence[Rollups]) -> bool:
+        """Queue ``span``; False when the backlog is full or stopped (then price it yourself)."""
+        queue = self._queue
+        if len(queue) >= self._capacity or self._stopped:
+            return False
+        if self._thread is None or self._pid != os.getpid():
+            self._start()
+        queue.append((span, also))
+        if len(queue) >= self._wake_at and not self._wake.is_set():
+            self._wake.set()
+        return True
+
+    def drain(self) -> None:
+        """Price everything queued, in this thread."""
+        queue, enrich = self._queue, self._enrich
+        with self._work_lock:
+            while queue:
+                span, also = queue.popleft()
+                try:
+                    enrich(span, also)
+                except Exception:
+                    _logger.exception("otel-cost: internal error pricing an unsampled span; not counted")
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Price what is queued and end the thread; later spans are priced by the caller."""
+        self._stopped = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
+        self.drain()
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is not None and self._pid == os.getpid():
+                return
+            if self._pid and self._pid != os.getpid():  # forked: the parent's queue is not ours
+                self._queue.clear()
+                self._work_lock = threading.Lock()
+                self._wake = threading.Event()
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="OtelCostBacklog", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._wake.wait(self._delay_s)
+            self._wake.clear()
+            self.drain()

@@ -36,7 +36,7 @@ from opentelemetry.trace import Link, SpanKind, StatusCode, TraceState
 from opentelemetry.util.types import Attributes, AttributeValue
 
 from otel_cost import semconv as sc
-from otel_cost._deferred import DeferredRoute, EnrichingExporter, Rollups, defer_through
+from otel_cost._deferred import Backlog, DeferredRoute, EnrichingExporter, Rollups, defer_through
 from otel_cost._enrich import MIRRORS, Catalog, Priced, cost_attributes, price_http, price_llm, redacted_urls
 from otel_cost._enrich import with_attributes as _with_attributes
 from otel_cost.attribution import (
@@ -150,6 +150,8 @@ class CostSpanProcessor(SpanProcessor):
         self._plan_lock = threading.Lock()
         self._primary: EnrichingExporter | None = None  # the export thread that records metrics
         self._queue_full_warned = False
+        # Unsampled spans, when everything sampled goes to export threads: priced off this thread.
+        self._backlog = Backlog(self._enrich_unsampled)
         try:
             self._current_plan()  # wrap a BSP's exporter now, so the wiring is visible at once
         except Exception as exc:
@@ -191,7 +193,14 @@ class CostSpanProcessor(SpanProcessor):
         except Exception as exc:
             self._internal_error("on_end", exc)
         if plan is not None:
-            self._on_end_planned(span, plan[0], plan[1])
+            deferred, others = plan
+            if not others and len(deferred) == 1:  # the common case: one BSP, a sampled span
+                route = deferred[0]
+                context = span.context
+                if context is not None and context.trace_flags.sampled and route.accepts():
+                    route.processor.on_end(span)
+                    return
+            self._on_end_planned(span, deferred, others)
             return
         forward = span
         try:
@@ -221,15 +230,26 @@ class CostSpanProcessor(SpanProcessor):
                     if sampled:
                         self._warn_queue_full()
             raw = taken
-            if others or (not to_primary and self._priced_here(span)):
+            if others:
                 # Metrics once per span: here unless the metrics-recording export thread gets it.
                 forward = self._enrich(span, self._rollups, not to_primary, skipped)
+            elif (
+                not to_primary
+                and self._priced_here(span)
+                and (sampled or not self._backlog.submit(span, skipped))
+            ):
+                # A sampled span no BSP could take, or an unsampled one the backlog has no room for.
+                rollups = self._rollups if sampled else self._backlog.rollups
+                self._enrich(span, rollups, True, skipped)
         except Exception as exc:
             self._internal_error("on_end", exc)
         for route in raw:
             route.processor.on_end(span)
         for processor in others:
             processor.on_end(forward)
+
+    def _enrich_unsampled(self, span: ReadableSpan, also: Sequence[Rollups]) -> None:
+        self._enrich(span, self._backlog.rollups, True, also)
 
     def _priced_here(self, span: ReadableSpan) -> bool:
         """A span no export thread prices still counts in metrics and in its parent's rollup."""
@@ -281,12 +301,21 @@ class CostSpanProcessor(SpanProcessor):
             )
 
     def shutdown(self) -> None:
-        """Shut the wrapped processor down."""
+        """Price the unsampled spans still queued, then shut the wrapped processor down (a
+        ``BatchSpanProcessor`` exports, and so prices, what it holds, then shuts its exporter)."""
+        try:
+            self._backlog.stop()
+        except Exception as exc:
+            self._internal_error("shutdown", exc)
         if self._next is not None:
             self._next.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Flush the wrapped processor."""
+        """Price the unsampled spans still queued, then flush the wrapped processor."""
+        try:
+            self._backlog.drain()
+        except Exception as exc:
+            self._internal_error("force_flush", exc)
         return True if self._next is None else self._next.force_flush(timeout_millis)
 
     # -- enrichment ----------------------------------------------------------------------------

@@ -14,11 +14,11 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult, TraceIdRatioBased
 from opentelemetry.trace import Link, SpanKind, TraceState
 from opentelemetry.util.types import Attributes
 
-from otel_cost import CostSpanProcessor, install
+from otel_cost import CostSpanProcessor, RecordAllSampler, install
 from otel_cost import semconv as sc
 from otel_cost._deferred import EnrichingExporter
 from otel_cost.pricing import PriceCatalog
@@ -296,3 +296,38 @@ def test_defer_false_prices_in_on_end(catalog: PriceCatalog, reader: InMemoryMet
     assert _metric_points(reader, sc.METRIC_COST_CALLS) == [1]  # before any export
     provider.shutdown()
     assert (exporter.get_finished_spans()[0].attributes or {})[sc.COST_AMOUNT] == 0.001
+
+
+def test_unsampled_spans_priced_off_the_application_thread(
+    catalog: PriceCatalog, reader: InMemoryMetricReader, providers: list[TracerProvider]
+) -> None:
+    """Behind a BSP, a span the sampler drops (RECORD_ONLY) is priced for the metrics by the
+    backlog thread (or by force_flush), not in on_end; a full backlog prices in on_end."""
+    provider, exporter, _, processor = _pipeline(
+        catalog, reader, providers, sampler=RecordAllSampler(TraceIdRatioBased(0.0))
+    )
+    threads: list[str] = []
+    price_tokens = catalog.price_tokens
+
+    def spy(*args: object, **kwargs: object) -> object:
+        threads.append(threading.current_thread().name)
+        return price_tokens(*args, **kwargs)  # type: ignore[arg-type]
+
+    processor._catalog = type("Spy", (), {"price_tokens": staticmethod(spy)})()  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue]
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("chat", attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}):
+        pass
+    assert "MainThread" not in threads  # on_end queued it
+    provider.force_flush()
+    assert len(threads) == 1
+    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [1]
+    processor._backlog._capacity = 0  # pyright: ignore[reportPrivateUsage]
+    threads.clear()
+    with tracer.start_as_current_span("chat", attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}):
+        pass
+    assert threads == [threading.current_thread().name]  # no room: priced in on_end
+    provider.force_flush()
+    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [2]
+    (spend,) = _metric_points(reader, sc.METRIC_COST_SPEND)
+    assert spend == pytest.approx(0.002, rel=1e-12)  # 2 x 1000 x $1/M
+    assert exporter.get_finished_spans() == ()
