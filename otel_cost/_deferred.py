@@ -22,6 +22,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -40,8 +41,9 @@ class Rollups:
         self.lock = threading.Lock()
 
 
-Enrich = Callable[[ReadableSpan, Rollups, bool], ReadableSpan]
-"""``enrich(span, rollups, record_metrics) -> enriched copy`` (the span itself when nothing changes)."""
+Enrich = Callable[[ReadableSpan, Rollups, "list[Any] | bool"], ReadableSpan]
+"""``enrich(span, rollups, metrics) -> enriched copy`` (the span itself when nothing changes).
+``metrics``: False to record none, or a list the span's metric records are appended to."""
 
 
 class EnrichingExporter(SpanExporter):
@@ -54,17 +56,23 @@ class EnrichingExporter(SpanExporter):
     """
 
     def __init__(
-        self, exporter: SpanExporter, enrich: Enrich, *, owner: object, record_metrics: bool
+        self,
+        exporter: SpanExporter,
+        enrich: Enrich,
+        *,
+        owner: object,
+        record_many: Callable[[list[Any]], None] | None,
     ) -> None:
         self.exporter = exporter
         self.owner = owner
-        self.record_metrics = record_metrics
         self.rollups = Rollups()
         self._enrich = enrich
+        self._record_many = record_many
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Enrich ``spans`` in order, then export them with the real exporter."""
-        enrich, rollups, metrics = self._enrich, self.rollups, self.record_metrics
+        enrich, rollups = self._enrich, self.rollups
+        metrics: list[Any] | bool = [] if self._record_many is not None else False
         out: list[ReadableSpan] = []
         for span in spans:
             try:
@@ -72,6 +80,11 @@ class EnrichingExporter(SpanExporter):
             except Exception:
                 _logger.exception("otel-cost: internal error in the export thread; span exported unchanged")
                 out.append(span)
+        if metrics and self._record_many is not None:
+            try:  # one call per batch: counters are summed per series first
+                self._record_many(metrics)  # pyright: ignore[reportArgumentType]
+            except Exception:
+                _logger.exception("otel-cost: internal error recording a batch's cost metrics")
         return self.exporter.export(out)
 
     def shutdown(self, timeout_millis: float = 30_000) -> None:
@@ -110,10 +123,15 @@ class DeferredRoute:
 
 
 def defer_through(
-    processor: SpanProcessor, enrich: Enrich, *, owner: object, record_metrics: bool
+    processor: SpanProcessor,
+    enrich: Enrich,
+    *,
+    owner: object,
+    record_many: Callable[[list[Any]], None] | None,
 ) -> DeferredRoute | None:
     """Wrap ``processor``'s exporter when it is a BSP of the known shape; ``None`` otherwise (or
-    when another owner already wraps it)."""
+    when another owner already wraps it). ``record_many``: records a batch's metrics (``None``:
+    this export thread records none)."""
     if not isinstance(processor, BatchSpanProcessor):
         return None
     batch = getattr(processor, "_batch_processor", None)
@@ -126,7 +144,7 @@ def defer_through(
             return None
         wrapper = exporter
     else:
-        wrapper = EnrichingExporter(exporter, enrich, owner=owner, record_metrics=record_metrics)  # pyright: ignore[reportUnknownArgumentType]
+        wrapper = EnrichingExporter(exporter, enrich, owner=owner, record_many=record_many)  # pyright: ignore[reportUnknownArgumentType]
         setattr(batch, "_exporter", wrapper)  # noqa: B010 - SDK internals, see the module docstring
     return DeferredRoute(processor, batch, queue, wrapper)  # pyright: ignore[reportUnknownArgumentType]
 
@@ -139,7 +157,8 @@ class Backlog:
 
     def __init__(
         self,
-        enrich: Callable[[ReadableSpan, Sequence[Rollups]], object],
+        enrich: Callable[[ReadableSpan, Sequence[Rollups], list[Any]], object],
+        record_many: Callable[[list[Any]], None],
         *,
         capacity: int = 2048,
         wake_at: int = 256,
@@ -147,6 +166,7 @@ class Backlog:
     ) -> None:
         self.rollups = Rollups()
         self._enrich = enrich
+        self._record_many = record_many
         self._capacity = capacity
         self._wake_at = wake_at
         self._delay_s = delay_s
@@ -171,15 +191,22 @@ class Backlog:
         return True
 
     def drain(self) -> None:
-        """Price everything queued, in this thread."""
+        """Price everything queued, in this thread; metrics are recorded a batch at a time."""
         queue, enrich = self._queue, self._enrich
         with self._work_lock:
             while queue:
-                span, also = queue.popleft()
-                try:
-                    enrich(span, also)
-                except Exception:
-                    _logger.exception("otel-cost: internal error pricing an unsampled span; not counted")
+                batch: list[Any] = []
+                for _ in range(min(len(queue), 512)):
+                    span, also = queue.popleft()
+                    try:
+                        enrich(span, also, batch)
+                    except Exception:
+                        _logger.exception("otel-cost: internal error pricing an unsampled span; not counted")
+                if batch:
+                    try:
+                        self._record_many(batch)
+                    except Exception:
+                        _logger.exception("otel-cost: internal error recording unsampled spans' metrics")
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Price what is queued and end the thread; later spans are priced by the caller."""

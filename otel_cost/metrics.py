@@ -191,8 +191,9 @@ class CostMetrics:
         if duration_s is not None and record.kind == "llm" and duration_s >= 0:
             self._duration.record(duration_s, dims, context=ctx)
 
-    def record_many(self, calls: Iterable[tuple[CostRecord, float | None]]) -> None:
-        """Record many ``(record, duration_s)`` calls: the same totals as ``record`` on each.
+    def record_many(self, calls: Iterable[tuple[CostRecord, float | None]], *, sampled: bool = True) -> None:
+        """Record many ``(record, duration_s)`` calls: the same totals as ``record`` on each
+        (``sampled=False``: their traces are not exported, as for ``record``).
 
         Added for the receiver, which records thousands of calls per ledger commit: counters are
         summed per series first (spend in ``Decimal``, one float per series), so each series costs
@@ -256,14 +257,14 @@ class CostMetrics:
                             observations.append((self._token_usage, count, token_dims, record))
             if duration_s is not None and llm and duration_s >= 0:
                 observations.append((self._duration, duration_s, series.dims, record))
-        self._observe(observations)
+        self._observe(observations, sampled)
         counters = (self._calls, self._spend, self._unpriced, self._tokens)
         for (kind, _, extra), (value, record, series, _) in sums.items():
             amount = float(value) if isinstance(value, Decimal) else value
             dims = series.with_extra(kind, extra)  # type: ignore[arg-type]
-            counters[kind].add(amount, dims, context=_span_context(record, True))  # type: ignore[arg-type]
+            counters[kind].add(amount, dims, context=_span_context(record, sampled))  # type: ignore[arg-type]
 
-    def _observe(self, observations: list[_Observation]) -> None:
+    def _observe(self, observations: list[_Observation], sampled: bool = True) -> None:
         """Histogram observations in order; only the last of each (instrument, series, bucket)
         carries its span context (see ``record_many``)."""
         last: dict[tuple[int, int, int], int] = {}
@@ -275,7 +276,7 @@ class CostMetrics:
             last[(id(instrument), id(dims), bisect_left(boundaries[id(instrument)], value))] = index
         carriers = set(last.values())
         for index, (instrument, value, dims, record) in enumerate(observations):
-            ctx = _span_context(record, True) if index in carriers else _NO_SPAN
+            ctx = _span_context(record, sampled) if index in carriers else _NO_SPAN
             instrument.record(value, dims, context=ctx)
 
 

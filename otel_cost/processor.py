@@ -151,7 +151,7 @@ class CostSpanProcessor(SpanProcessor):
         self._primary: EnrichingExporter | None = None  # the export thread that records metrics
         self._queue_full_warned = False
         # Unsampled spans, when everything sampled goes to export threads: priced off this thread.
-        self._backlog = Backlog(self._enrich_unsampled)
+        self._backlog = Backlog(self._enrich_unsampled, self._record_many_unsampled)
         try:
             self._current_plan()  # wrap a BSP's exporter now, so the wiring is visible at once
         except Exception as exc:
@@ -248,8 +248,12 @@ class CostSpanProcessor(SpanProcessor):
         for processor in others:
             processor.on_end(forward)
 
-    def _enrich_unsampled(self, span: ReadableSpan, also: Sequence[Rollups]) -> None:
-        self._enrich(span, self._backlog.rollups, True, also)
+    def _enrich_unsampled(self, span: ReadableSpan, also: Sequence[Rollups], batch: list[_Measured]) -> None:
+        self._enrich(span, self._backlog.rollups, batch, also)
+
+    def _record_many_unsampled(self, batch: list[_Measured]) -> None:
+        if self._metrics is not None:
+            self._metrics.record_many(batch, sampled=False)
 
     def _priced_here(self, span: ReadableSpan) -> bool:
         """A span no export thread prices still counts in metrics and in its parent's rollup."""
@@ -280,7 +284,7 @@ class CostSpanProcessor(SpanProcessor):
                         processor,  # pyright: ignore[reportUnknownArgumentType]
                         self._enrich,
                         owner=self,
-                        record_metrics=self._primary is None,
+                        record_many=self._record_many if self._primary is None else None,
                     )
                     if route is None:
                         others.append(processor)  # pyright: ignore[reportUnknownArgumentType]
@@ -321,9 +325,14 @@ class CostSpanProcessor(SpanProcessor):
     # -- enrichment ----------------------------------------------------------------------------
 
     def _enrich(
-        self, span: ReadableSpan, rollups: Rollups, record_metrics: bool = True, also: Sequence[Rollups] = ()
+        self,
+        span: ReadableSpan,
+        rollups: Rollups,
+        metrics: list[_Measured] | bool = True,
+        also: Sequence[Rollups] = (),
     ) -> ReadableSpan:
         """The enriched copy of ``span``. ``rollups``: the pending sums of the stream it is in;
+        ``metrics``: record now (True), not at all (False) or append to a batch (a list);
         ``also``: other streams its cost must reach (its parent may be enriched there)."""
         attrs = _attributes(span)
         facts = read_call(attrs, span.name, span.kind == SpanKind.CLIENT)
@@ -352,8 +361,9 @@ class CostSpanProcessor(SpanProcessor):
                         extra[name] = value
                 if result.priced:
                     own = result.amount
-                if self._metrics is not None and record_metrics:
+                if self._metrics is not None and metrics is not False:
                     self._record_metrics(
+                        metrics if isinstance(metrics, list) else None,
                         span=span,
                         kind=facts.kind,
                         provider=(result.provider or facts.provider)
@@ -408,8 +418,13 @@ class CostSpanProcessor(SpanProcessor):
         if below is not None and (not local_parent or is_orchestration(attrs)):
             extra[sc.COST_ROLLUP_AMOUNT] = float(below)
 
+    def _record_many(self, batch: list[_Measured]) -> None:
+        if self._metrics is not None:
+            self._metrics.record_many(batch)
+
     def _record_metrics(
         self,
+        batch: list[_Measured] | None,
         *,
         span: ReadableSpan,
         kind: str,
@@ -440,7 +455,10 @@ class CostSpanProcessor(SpanProcessor):
             error=span.status.status_code == StatusCode.ERROR,
         )
         duration = (end - start) / 1e9 if end >= start > 0 else None
-        self._metrics.record(record, duration, sampled=context.trace_flags.sampled)
+        if batch is not None:
+            batch.append((record, duration))  # recorded with the batch (sampled spans only)
+        else:
+            self._metrics.record(record, duration, sampled=context.trace_flags.sampled)
 
     def _warn_once(self, reason: str, provider: str | None, model: str | None) -> None:
         key = (reason, provider, model)
@@ -458,6 +476,7 @@ class CostSpanProcessor(SpanProcessor):
 
 
 _Plan = tuple[tuple[DeferredRoute, ...], tuple[SpanProcessor, ...]]
+_Measured = tuple[CostRecord, "float | None"]
 
 
 def _add_pending(pending: dict[int, Decimal], parent_id: int, amount: Decimal) -> None:
