@@ -2,9 +2,12 @@
 
 The SDK freezes a span's attributes before any end hook runs, so cost (known only at the end)
 cannot be set on the span itself. The processor wraps the processor that exports (logfire's
-pattern): ``on_end`` builds a copy of the span with the cost attributes and hands the copy to
-the wrapped processor. Attribution from baggage is set in ``on_start``, while the span is still
-mutable. Two ways in::
+pattern): a copy of the span with the cost attributes goes to the wrapped processor. Behind a
+``BatchSpanProcessor`` (directly, or among the processors ``install`` gathers) the copy is made
+in that processor's export thread, by wrapping its exporter (:mod:`otel_cost._deferred`), so
+``on_end`` only hands the span on; spans the sampler dropped are priced for the metrics by a
+bounded background thread. Behind any other processor ``on_end`` does the work. Attribution
+from baggage is set in ``on_start``, while the span is still mutable. Two ways in::
 
     provider.add_span_processor(CostSpanProcessor(BatchSpanProcessor(exporter)))
     otel_cost.install()   # every processor already on the (global) provider gets enriched spans
