@@ -19,6 +19,7 @@ import inspect
 import logging
 import os
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -28,17 +29,51 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 _logger = logging.getLogger("otel_cost.processor")
+_ZERO = Decimal(0)
+_ROLLUP_CAP = 100_000  # open rollup sums kept at most per stream (parents that never end in it)
 
 
 class Rollups:
     """Cost of descendants waiting for their parent to end: parent span id -> sum. One per stream
     of spans that is enriched in end order (the application thread's, or one export thread's)."""
 
-    __slots__ = ("lock", "pending")
+    __slots__ = ("__weakref__", "lock", "pending")
 
     def __init__(self) -> None:
         self.pending: dict[int, Decimal] = {}
         self.lock = threading.Lock()
+        if hasattr(os, "register_at_fork"):  # a fork while another thread held the lock
+            weak_reinit = weakref.WeakMethod(self._reinit)
+
+            def _after_in_child() -> None:
+                if reinit := weak_reinit():
+                    reinit()
+
+            os.register_at_fork(after_in_child=_after_in_child)
+
+    def _reinit(self) -> None:
+        self.lock = threading.Lock()
+
+    def settle(self, span_id: int, own: Decimal, parent_id: int | None) -> Decimal | None:
+        """A span ended: take the sum of its descendants (``None`` if none came) and add its own
+        cost plus that sum to its parent's (``parent_id``: ``None`` when not local)."""
+        with self.lock:
+            below = self.pending.pop(span_id, None)
+            total = own + below if below is not None else own
+            if parent_id is not None and total:
+                self._add(parent_id, total)
+        return below
+
+    def add(self, parent_id: int, amount: Decimal) -> None:
+        """Add ``amount`` to the pending sum of ``parent_id``."""
+        with self.lock:
+            self._add(parent_id, amount)
+
+    def _add(self, parent_id: int, amount: Decimal) -> None:
+        pending = self.pending
+        if parent_id not in pending and len(pending) >= _ROLLUP_CAP:
+            pending.pop(next(iter(pending)))  # a parent that never ended in this stream: forget it
+        pending[parent_id] = pending.get(parent_id, _ZERO) + amount
 
 
 Enrich = Callable[[ReadableSpan, Rollups, "list[Any] | bool"], ReadableSpan]
@@ -234,3 +269,28 @@ class Backlog:
             self._wake.wait(self._delay_s)
             self._wake.clear()
             self.drain()
+
+
+def plan_routes(
+    processors: Sequence[SpanProcessor],
+    enrich: Enrich,
+    *,
+    owner: object,
+    record_many: Callable[[list[Any]], None],
+    primary: EnrichingExporter | None,
+) -> tuple[tuple[DeferredRoute, ...], tuple[SpanProcessor, ...], EnrichingExporter | None]:
+    """Split ``processors`` into BSPs that enrich in their export thread (wrapped here) and the
+    others, which need enriched copies from ``on_end``. The first wrapped BSP (``primary``, kept
+    across calls) is the one whose export thread records metrics."""
+    deferred: list[DeferredRoute] = []
+    others: list[SpanProcessor] = []
+    for processor in processors:
+        records = record_many if primary is None else None
+        route = defer_through(processor, enrich, owner=owner, record_many=records)
+        if route is None:
+            others.append(processor)
+            continue
+        if primary is None:
+            primary = route.wrapper
+        deferred.append(route)
+    return tuple(deferred), tuple(others), primary

@@ -34,14 +34,14 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, SynchronousMultiSpanProcessor
-from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanKind, StatusCode, TraceState
-from opentelemetry.util.types import Attributes, AttributeValue
+from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from otel_cost import semconv as sc
-from otel_cost._deferred import Backlog, DeferredRoute, EnrichingExporter, Rollups, defer_through
+from otel_cost._deferred import Backlog, DeferredRoute, EnrichingExporter, Rollups, plan_routes
 from otel_cost._enrich import MIRRORS, Catalog, Priced, cost_attributes, price_http, price_llm, redacted_urls
 from otel_cost._enrich import with_attributes as _with_attributes
+from otel_cost._sampling import RecordAllSampler
 from otel_cost.attribution import (
     ATTRIBUTE_PREFIX,
     DEFAULT_CONFIG,
@@ -53,11 +53,12 @@ from otel_cost.metrics import DEFAULT_DIMENSION_KEYS, CostMetrics
 from otel_cost.record import CostRecord
 from otel_cost.usage import is_orchestration, read_call
 
+__all__ = ("ENV_ENABLED", "ENV_RAISE_ERRORS", "CostSpanProcessor", "RecordAllSampler", "install")
+
 _logger = logging.getLogger(__name__)
 
 ENV_ENABLED = "OTEL_COST_ENABLED"
 ENV_RAISE_ERRORS = "OTEL_COST_RAISE_ERRORS"
-_ROLLUP_CAP = 100_000  # open rollup accumulators kept at most (parents that never end here)
 _WARNED_CAP = 1_000
 _ZERO = Decimal(0)
 _NO_ATTRS: Mapping[str, object] = {}
@@ -279,23 +280,11 @@ class CostSpanProcessor(SpanProcessor):
             return self._plan
         with self._plan_lock:
             if key is not self._plan_key:
-                processors = key if isinstance(key, tuple) else (nxt,)
-                deferred: list[DeferredRoute] = []
-                others: list[SpanProcessor] = []
-                for processor in processors:  # pyright: ignore[reportUnknownVariableType]
-                    route = defer_through(
-                        processor,  # pyright: ignore[reportUnknownArgumentType]
-                        self._enrich,
-                        owner=self,
-                        record_many=self._record_many if self._primary is None else None,
-                    )
-                    if route is None:
-                        others.append(processor)  # pyright: ignore[reportUnknownArgumentType]
-                        continue
-                    if self._primary is None:
-                        self._primary = route.wrapper
-                    deferred.append(route)
-                self._plan = (tuple(deferred), tuple(others)) if deferred else None
+                processors: tuple[SpanProcessor, ...] = key if isinstance(key, tuple) else (nxt,)  # pyright: ignore[reportUnknownVariableType]
+                deferred, others, self._primary = plan_routes(
+                    processors, self._enrich, owner=self, record_many=self._record_many, primary=self._primary
+                )
+                self._plan = (deferred, others) if deferred else None
                 self._plan_key = key
         return self._plan
 
@@ -409,15 +398,12 @@ class CostSpanProcessor(SpanProcessor):
             return  # nothing to add and nothing pending (most spans): skip the lock
         parent = span.parent
         local_parent = parent is not None and not parent.is_remote
-        with rollups.lock:
-            below = rollups.pending.pop(context.span_id, None)
-            total = own + below if below is not None else own
-            if local_parent and total and parent is not None:
-                _add_pending(rollups.pending, parent.span_id, total)
-        if local_parent and total and parent is not None:
+        parent_id = parent.span_id if local_parent and parent is not None else None
+        below = rollups.settle(context.span_id, own, parent_id)
+        total = own + below if below is not None else own
+        if parent_id is not None and total:
             for other in also:
-                with other.lock:
-                    _add_pending(other.pending, parent.span_id, total)
+                other.add(parent_id, total)
         if below is not None and (not local_parent or is_orchestration(attrs)):
             extra[sc.COST_ROLLUP_AMOUNT] = float(below)
 
@@ -480,49 +466,6 @@ class CostSpanProcessor(SpanProcessor):
 
 _Plan = tuple[tuple[DeferredRoute, ...], tuple[SpanProcessor, ...]]
 _Measured = tuple[CostRecord, "float | None"]
-
-
-def _add_pending(pending: dict[int, Decimal], parent_id: int, amount: Decimal) -> None:
-    if parent_id not in pending and len(pending) >= _ROLLUP_CAP:
-        pending.pop(next(iter(pending)))  # a parent that never ended in this stream: forget it
-    pending[parent_id] = pending.get(parent_id, _ZERO) + amount
-
-
-class RecordAllSampler(Sampler):
-    """Samples like ``root`` but records what it drops (``RECORD_ONLY``), keeping the attributes
-    the span was started with, so the processor prices every call while exporters get only the
-    sampled ones.
-
-    Use it instead of the SDK's ``AlwaysRecordSampler``: the SDK's samplers return no attributes
-    with a ``DROP`` decision, so a span that ``AlwaysRecordSampler`` turns into ``RECORD_ONLY``
-    loses every attribute passed to ``start_span`` (opentelemetry-sdk 1.45), such as the
-    ``gen_ai.request.model`` instrumentations set there; such calls could not be priced.
-    """
-
-    def __init__(self, root: Sampler) -> None:
-        self._root = root
-
-    def should_sample(  # noqa: PLR0917 - the SDK's Sampler signature
-        self,
-        parent_context: Context | None,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: Attributes = None,
-        links: Sequence[Link] | None = None,
-        trace_state: TraceState | None = None,
-    ) -> SamplingResult:
-        """The root's decision, with ``DROP`` turned into ``RECORD_ONLY`` with the start attributes."""
-        result = self._root.should_sample(
-            parent_context, trace_id, name, kind, attributes, links, trace_state
-        )
-        if result.decision is Decision.DROP:
-            return SamplingResult(Decision.RECORD_ONLY, attributes, result.trace_state)
-        return result
-
-    def get_description(self) -> str:
-        """``RecordAllSampler{<root>}``."""
-        return f"RecordAllSampler{{{self._root.get_description()}}}"
 
 
 def install(tracer_provider: trace.TracerProvider | None = None, **options: object) -> CostSpanProcessor:
