@@ -44,7 +44,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from otel_cost import semconv as sc
@@ -182,6 +182,20 @@ class CallFacts:
         return self.response_model or self.request_model
 
 
+class _UnfrozenFacts:
+    """The slot layout of ``CallFacts`` without its frozen ``__setattr__`` (see
+    ``otel_cost.pricing.types._Unfrozen``): ``read_call`` fills one with plain slot stores, about
+    half the cost of the frozen keyword ``__init__``, and turns it into an ordinary CallFacts."""
+
+    __slots__ = CallFacts.__slots__  # pyright: ignore[reportAttributeAccessIssue]
+
+
+class _UnfrozenUsage:
+    """The same for ``TokenUsage``: ``_usage`` builds one per priced span."""
+
+    __slots__ = TokenUsage.__slots__  # pyright: ignore[reportAttributeAccessIssue]
+
+
 class _Invalid(Exception):
     """A token count that cannot be trusted."""
 
@@ -307,15 +321,18 @@ def _usage(picked: Mapping[str, object]) -> tuple[TokenUsage | None, str | None]
         output_tokens += reasoning  # reasoning reported apart from output
     if input_tokens > MAX_TOKENS or output_tokens > MAX_TOKENS:
         return None, INVALID_USAGE
-    usage = TokenUsage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        reasoning_tokens=reasoning,
-        input_audio_tokens=min(input_audio, input_tokens),
-        output_audio_tokens=min(output_audio, output_tokens),
-    )
+    usage: Any = object.__new__(_UnfrozenUsage)
+    usage.input_tokens = input_tokens
+    usage.output_tokens = output_tokens
+    usage.cache_read_tokens = cache_read
+    usage.cache_write_tokens = cache_write
+    usage.cache_write_1h_tokens = 0
+    usage.reasoning_tokens = reasoning
+    usage.input_audio_tokens = min(input_audio, input_tokens)
+    usage.output_audio_tokens = min(output_audio, output_tokens)
+    usage.input_image_tokens = 0
+    usage.requests = 1
+    usage.__class__ = TokenUsage
     return usage, None
 
 
@@ -414,19 +431,19 @@ def read_call(
         return None
     already_priced = "cost_amount" in picked or "cost_status" in picked
     if any(name in picked for name in _LLM_MARKERS):
-        usage, usage_error = _usage(picked)
-        return CallFacts(
-            kind="llm",
-            provider=_text(picked, "provider"),
-            request_model=_text(picked, "request_model"),
-            response_model=_text(picked, "response_model"),
-            operation=_operation(picked),
-            usage=usage,
-            usage_error=usage_error,
-            service_tier=_service_tier(picked),
-            provider_cost=_provider_cost(picked),
-            already_priced=already_priced,
-        )
+        facts: Any = object.__new__(_UnfrozenFacts)
+        facts.usage, facts.usage_error = _usage(picked)
+        facts.kind = "llm"
+        facts.provider = _text(picked, "provider")
+        facts.request_model = _text(picked, "request_model")
+        facts.response_model = _text(picked, "response_model")
+        facts.operation = _operation(picked)
+        facts.service_tier = _service_tier(picked)
+        facts.http_method = facts.http_host = facts.http_path = facts.http_units = None
+        facts.provider_cost = _provider_cost(picked)
+        facts.already_priced = already_priced
+        facts.__class__ = CallFacts
+        return facts  # type: ignore[no-any-return]
     if not span_kind_client:
         return None
     method, host, path = _http_facts(picked)

@@ -221,3 +221,39 @@ def test_read_keys_cover_every_key_read() -> None:
         rec.seen = set()
         read_call(rec)
         assert rec.seen <= READ_KEYS, rec.seen - READ_KEYS
+
+
+def test_fast_built_facts_equal_constructed_ones() -> None:
+    """read_call builds CallFacts and TokenUsage by slot stores (no frozen __init__): every field
+    is set, the values are ordinary frozen instances, equal (and hash-equal) to constructed ones."""
+    from dataclasses import FrozenInstanceError, fields
+
+    from otel_cost.usage import CallFacts
+
+    facts = read_call(
+        {
+            sc.GEN_AI_PROVIDER_NAME: "openai",
+            sc.GEN_AI_REQUEST_MODEL: "gpt-4o",
+            sc.GEN_AI_OPERATION_NAME: "chat",
+            sc.GEN_AI_USAGE_INPUT_TOKENS: 10,
+            sc.GEN_AI_USAGE_OUTPUT_TOKENS: 5,
+            sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 3,
+        }
+    )
+    expected = CallFacts(
+        kind="llm",
+        provider="openai",
+        request_model="gpt-4o",
+        response_model=None,
+        operation="chat",
+        usage=TokenUsage(input_tokens=10, output_tokens=5, cache_read_tokens=3),
+        usage_error=None,
+        service_tier=None,
+    )
+    assert type(facts) is CallFacts and facts is not None and type(facts.usage) is TokenUsage
+    for value, cls in ((facts, CallFacts), (facts.usage, TokenUsage)):
+        for field in fields(cls):
+            getattr(value, field.name)  # every slot filled
+    assert facts == expected and hash(facts) == hash(expected)
+    with pytest.raises(FrozenInstanceError):
+        facts.kind = "http"  # type: ignore[misc]
