@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -131,8 +131,15 @@ class PostgresBackend:
             cur.executemany(self._sql(sql), [tuple(r) for r in rows])
 
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[tuple[Any, ...]]:
+        from psycopg.pq import TransactionStatus
+
         self._cursor_seq += 1
-        with self._conn.transaction(), self._conn.cursor(name=f"otel_cost_{self._cursor_seq}") as cur:
+        # A server-side cursor needs a transaction. Inside one already (verify reads several
+        # streams at once under read_transaction), opening a savepoint per stream would nest them
+        # in the order the streams start, and they end in another order.
+        in_transaction = self._conn.info.transaction_status != TransactionStatus.IDLE
+        scope = nullcontext() if in_transaction else self._conn.transaction()
+        with scope, self._conn.cursor(name=f"otel_cost_{self._cursor_seq}") as cur:
             cur.execute(self._sql(sql), tuple(params))
             while batch := cur.fetchmany(size):
                 yield from batch
