@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from otel_cost.ledger._rows import (
+    GROUP_COLUMNS,
     TOKEN_COLUMNS,
     amount_residual,
     canonical_amount,
@@ -28,18 +29,7 @@ from otel_cost.ledger._rows import (
 from otel_cost.ledger._schema import ROLLUP_COLUMNS
 from otel_cost.ledger._store import Ledger, NewBatch, chunked
 
-_GROUP = (
-    "day",
-    "kind",
-    "service",
-    "provider",
-    "model",
-    "operation",
-    "status",
-    "reason",
-    "source",
-    "currency",
-)
+_GROUP = GROUP_COLUMNS
 _GROUP_ALL = (*_GROUP, "attribution")
 _COMPACTED_ROWS = (
     "SELECT row_id FROM calls WHERE batch_id IN (SELECT batch_id FROM batches WHERE compacted_in = ?)"

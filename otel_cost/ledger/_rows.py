@@ -42,13 +42,7 @@ TOKEN_COLUMNS: tuple[str, ...] = (
 )
 """Usage per token type, named as the ``TokenUsage`` fields they hold."""
 
-CALL_COLUMNS: tuple[str, ...] = (
-    "row_id",
-    "batch_id",
-    "trace_id",
-    "span_id",
-    "start_ns",
-    "end_ns",
+GROUP_COLUMNS: tuple[str, ...] = (
     "day",
     "kind",
     "service",
@@ -59,10 +53,21 @@ CALL_COLUMNS: tuple[str, ...] = (
     "reason",
     "source",
     "currency",
-    "amount",
-    "amount_nano",
-    "amount_atto",
-    "amount_fine",
+)
+"""The columns a call shares with its daily roll-up (what compaction groups by, attribution aside)."""
+
+AMOUNT_COLUMNS: tuple[str, ...] = ("amount", "amount_nano", "amount_atto", "amount_fine")
+"""An amount as exact text and its integer parts (exact SQL sums)."""
+
+CALL_COLUMNS: tuple[str, ...] = (
+    "row_id",
+    "batch_id",
+    "trace_id",
+    "span_id",
+    "start_ns",
+    "end_ns",
+    *GROUP_COLUMNS,
+    *AMOUNT_COLUMNS,
     "price_ref",
     "price_model",
     "breakdown",

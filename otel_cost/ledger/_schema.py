@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from otel_cost.ledger._rows import CALL_COLUMNS, TEXT_COLUMNS, TOKEN_COLUMNS
+from otel_cost.ledger._rows import AMOUNT_COLUMNS, CALL_COLUMNS, GROUP_COLUMNS, TEXT_COLUMNS, TOKEN_COLUMNS
 
 SCHEMA_VERSION = "1"
 
 ROLLUP_COLUMNS: tuple[str, ...] = (
     "rollup_id",
     "batch_id",
-    "day",
-    "kind",
-    "service",
-    "provider",
-    "model",
-    "operation",
-    "status",
-    "reason",
-    "source",
-    "currency",
-    "amount",
-    "amount_nano",
-    "amount_atto",
-    "amount_fine",
+    *GROUP_COLUMNS,
+    *AMOUNT_COLUMNS,
     "calls",
     *TOKEN_COLUMNS,
     "usage_estimated",
