@@ -196,7 +196,7 @@ class Backlog:
         record_many: Callable[[list[Any]], None],
         *,
         capacity: int = 2048,
-        wake_at: int = 256,
+        wake_at: int = 512,
         delay_s: float = 0.2,
     ) -> None:
         self.rollups = Rollups()
