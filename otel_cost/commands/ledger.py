@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import date
 
-from otel_cost.ledger import LedgerError, open_ledger
+from otel_cost.ledger import Ledger, LedgerError, open_ledger
 from otel_cost.report.progress import Progress
 
 
@@ -25,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verify.add_argument("--expect-head", metavar="HASH", help="fail unless the chain ends at this hash")
     verify.add_argument("--all", action="store_true", help="list every problem, not only the first")
     verify.add_argument("--progress", action="store_true", help="draw a progress bar even without a TTY")
-    verify.set_defaults(func=run_verify)
+    verify.set_defaults(func=_on_ledger(run_verify))
 
     compact = actions.add_parser(
         "compact",
@@ -38,17 +39,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     compact.add_argument(
         "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="default: today (UTC)"
     )
-    compact.set_defaults(func=run_compact)
+    compact.set_defaults(func=_on_ledger(run_compact))
 
     head = actions.add_parser("head", help="print the newest chain hash (publish it to pin history)")
     _ledger_arg(head)
-    head.set_defaults(func=run_head)
+    head.set_defaults(func=_on_ledger(run_head))
 
 
 def _ledger_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ledger", required=True, metavar="URL", help="path, sqlite:///path or postgresql://..."
     )
+
+
+def _on_ledger(action: Callable[[Ledger, argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run ``action`` on the ledger ``--ledger`` names; exit 2 with the reason when it cannot open."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            ledger = open_ledger(args.ledger)
+        except LedgerError as exc:
+            print(f"otel-cost ledger {args.ledger_command}: {exc}", file=sys.stderr)
+            return 2
+        with ledger:
+            return action(ledger, args)
+
+    return run
 
 
 def _days(text: str) -> int:
@@ -61,16 +77,10 @@ def _days(text: str) -> int:
     return value
 
 
-def run_verify(args: argparse.Namespace) -> int:
-    try:
-        ledger = open_ledger(args.ledger)
-    except LedgerError as exc:
-        print(f"otel-cost ledger verify: {exc}", file=sys.stderr)
-        return 2
-    with ledger:
-        progress = Progress("verifying rows", total=ledger.count(), force=args.progress)
-        report = ledger.verify(expect_head=args.expect_head, progress=progress)
-        progress.done()
+def run_verify(ledger: Ledger, args: argparse.Namespace) -> int:
+    progress = Progress("verifying rows", total=ledger.count(), force=args.progress)
+    report = ledger.verify(expect_head=args.expect_head, progress=progress)
+    progress.done()
     if report.ok:
         print(
             f"ok: {report.batches} batches, {report.rows} rows, {report.rollups} roll-ups; head {report.head}"
@@ -84,14 +94,8 @@ def run_verify(args: argparse.Namespace) -> int:
     return 1
 
 
-def run_compact(args: argparse.Namespace) -> int:
-    try:
-        ledger = open_ledger(args.ledger)
-    except LedgerError as exc:
-        print(f"otel-cost ledger compact: {exc}", file=sys.stderr)
-        return 2
-    with ledger:
-        result = ledger.compact(args.keep_days, today=args.today)
+def run_compact(ledger: Ledger, args: argparse.Namespace) -> int:
+    result = ledger.compact(args.keep_days, today=args.today)
     if result.checkpoint is None:
         print(f"nothing to compact: no batch entirely before {result.cutoff_day}")
     else:
@@ -102,13 +106,7 @@ def run_compact(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_head(args: argparse.Namespace) -> int:
-    try:
-        ledger = open_ledger(args.ledger)
-    except LedgerError as exc:
-        print(f"otel-cost ledger head: {exc}", file=sys.stderr)
-        return 2
-    with ledger:
-        head = ledger.head()
+def run_head(ledger: Ledger, args: argparse.Namespace) -> int:
+    head = ledger.head()
     print(f"{head.batch_id} {head.hash}")
     return 0
