@@ -57,7 +57,7 @@ def _on_ledger(action: Callable[[Ledger, argparse.Namespace], int]) -> Callable[
 
     def run(args: argparse.Namespace) -> int:
         try:
-            ledger = open_ledger(args.ledger)
+            ledger = open_ledger(args.ledger, create=False)
         except LedgerError as exc:
             print(f"otel-cost ledger {args.ledger_command}: {exc}", file=sys.stderr)
             return 2

@@ -94,7 +94,7 @@ def _values(line: VarianceLine) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     try:
         export = load_export(args.usage_export, args.provider, exact_models=args.exact_models)
-        ledger = open_ledger(args.ledger)
+        ledger = open_ledger(args.ledger, create=False)
     except (ExportError, LedgerError) as exc:
         print(f"otel-cost reconcile: {exc}", file=sys.stderr)
         return 2

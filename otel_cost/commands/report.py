@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         if args.rules:
             rules = load_rules(args.rules)
             rules_text = Path(args.rules).read_text(encoding="utf-8")
-        ledger = open_ledger(args.ledger)
+        ledger = open_ledger(args.ledger, create=False)
     except (RulesError, LedgerError) as exc:
         print(f"otel-cost report: {exc}", file=sys.stderr)
         return 2

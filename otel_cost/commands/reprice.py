@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         catalog = load_catalog(args.catalog)
-        ledger = open_ledger(args.ledger)
+        ledger = open_ledger(args.ledger, create=False)
     except (CatalogError, LedgerError) as exc:
         print(f"otel-cost reprice: {exc}", file=sys.stderr)
         return 2

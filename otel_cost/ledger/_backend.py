@@ -43,8 +43,10 @@ class SqliteBackend:
 
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, create: bool = True) -> None:
         if path != ":memory:":
+            if not create and not Path(path).is_file():
+                raise LedgerError(f"no ledger at {path!r}")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
         self._conn.execute("PRAGMA busy_timeout = 60000")
@@ -168,14 +170,15 @@ def _check_version(db: Backend) -> None:
         raise LedgerError(f"ledger schema version {found[0][0]!r}, this otel-cost reads {SCHEMA_VERSION!r}")
 
 
-def connect(url: str) -> SqliteBackend | PostgresBackend:
-    """A backend for ``url``: ``postgresql://`` / ``postgres://``, ``sqlite:///path``, or a plain path."""
+def connect(url: str, *, create: bool = True) -> SqliteBackend | PostgresBackend:
+    """A backend for ``url``: ``postgresql://`` / ``postgres://``, ``sqlite:///path``, or a plain path.
+    With ``create=False`` a SQLite file that does not exist is an error, not a new empty ledger."""
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresBackend(url)
     if url.startswith("sqlite://"):
         # SQLAlchemy's form: sqlite:///relative.db, sqlite:////absolute.db, sqlite:// = in memory.
         path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url[len("sqlite://") :]
-        return SqliteBackend(path or ":memory:")
+        return SqliteBackend(path or ":memory:", create=create)
     if "://" in url:
         raise LedgerError(f"unsupported ledger URL {url!r}: use a path, sqlite:///path or postgresql://...")
-    return SqliteBackend(url)
+    return SqliteBackend(url, create=create)

@@ -305,15 +305,16 @@ def _has_json_each(db: Backend) -> bool:
         return False
 
 
-def open_ledger(url: str) -> Ledger:
-    """Open (creating if needed) the ledger at ``url``.
+def open_ledger(url: str, *, create: bool = True) -> Ledger:
+    """Open (creating if needed, unless ``create=False``) the ledger at ``url``.
 
     ``url``: a file path or ``sqlite:///relative.db`` / ``sqlite:////absolute.db`` for SQLite in WAL
     mode (the default; readers in other processes run beside the writer), or
     ``postgresql://user@host:port/db`` for a ledger several receivers share (needs psycopg 3).
-    Raises ``LedgerError`` for an unsupported URL or an unreachable database.
+    Raises ``LedgerError`` for an unsupported URL, an unreachable database, or (``create=False``,
+    for commands that only read) a SQLite file that does not exist.
     """
-    return Ledger(connect(url), url)
+    return Ledger(connect(url, create=create), url)
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

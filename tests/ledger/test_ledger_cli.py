@@ -52,3 +52,25 @@ def test_bad_keep_days_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["ledger", "compact", "--ledger", str(tmp_path / "l.db"), "--keep-days", "-1"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ledger", "verify"],
+        ["ledger", "head"],
+        ["ledger", "compact", "--keep-days", "30"],
+        ["report", "--by", "project"],
+        ["reconcile", "--provider", "openai", "--usage-export", "costs.json"],
+    ],
+)
+def test_reading_commands_refuse_a_missing_ledger_instead_of_creating_one(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "typo.sqlite"
+    (tmp_path / "costs.json").write_text('{"data": []}')
+    code = main([*argv, "--ledger", str(missing)])
+    assert code == 2
+    assert "no ledger at" in capsys.readouterr().err
+    assert not missing.exists()
