@@ -200,6 +200,13 @@ class _Reader:
             return ALWAYS
         return Constraint(start_ns=start_ns, end_ns=end_ns)
 
+    def decimal(self, value: Any, key: str) -> Decimal:
+        """A non-negative finite Decimal; YAML's ``.inf``/``.nan`` pass the schema's ``minimum``."""
+        try:
+            return _decimal(value)
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from None
+
     def prices(self, item: Mapping[str, Any], key: str) -> dict[str, PriceValue]:
         out: dict[str, PriceValue] = {}
         for price_key in PRICE_KEYS:
@@ -211,10 +218,14 @@ class _Reader:
                 starts = [int(t["start"]) for t in tiers_raw]
                 if starts != sorted(set(starts)):
                     raise self.fail(f"{key}.{price_key}.tiers", "tier starts must be increasing")
-                tiers = tuple((int(t["start"]), _decimal(t["price"])) for t in tiers_raw)
-                out[price_key] = (_decimal(cast(dict[str, Any], value)["base"]), tiers)
+                tiers = tuple(
+                    (int(t["start"]), self.decimal(t["price"], f"{key}.{price_key}.tiers[{n}].price"))
+                    for n, t in enumerate(tiers_raw)
+                )
+                base = self.decimal(cast(dict[str, Any], value)["base"], f"{key}.{price_key}.base")
+                out[price_key] = (base, tiers)
             else:
-                out[price_key] = _decimal(value)
+                out[price_key] = self.decimal(value, f"{key}.{price_key}")
         return out
 
     def read(self, data: dict[str, Any]) -> CatalogFile:
@@ -240,7 +251,11 @@ class _Reader:
                 raise self.fail(f"{key}.prices", "periods must be in effective_from order")
             tiers: dict[str, tuple[Decimal | None, Mapping[str, PriceValue]]] = {}
             for tier, spec in item.get("service_tiers", {}).items():
-                multiplier = _decimal(spec["multiplier"]) if "multiplier" in spec else None
+                multiplier = (
+                    self.decimal(spec["multiplier"], f"{key}.service_tiers.{tier}.multiplier")
+                    if "multiplier" in spec
+                    else None
+                )
                 tiers[tier] = (multiplier, self.prices(spec, f"{key}.service_tiers.{tier}"))
             names = (str(item["id"]).lower(), *(str(m).lower() for m in item.get("match", [])))
             result.models.append(
@@ -280,7 +295,7 @@ class _Reader:
                     provider=item.get("provider"),
                     model=str(item["model"]).lower() if "model" in item else None,
                     api=item.get("api"),
-                    multiplier=_decimal(item["multiplier"]),
+                    multiplier=self.decimal(item["multiplier"], f"{key}.multiplier"),
                     when=tuple(sorted((str(k), str(v)) for k, v in item.get("when", {}).items())),
                     constraint=self.constraint(item, key),
                 )
@@ -292,7 +307,7 @@ class _Reader:
                     provider=str(item["provider"]).lower(),
                     models=tuple(str(m).lower() for m in item.get("models", ["*"])),
                     tier=str(item["tier"]),
-                    multiplier=_decimal(item["multiplier"]),
+                    multiplier=self.decimal(item["multiplier"], f"{key}.multiplier"),
                     constraint=self.constraint(item, key),
                     id=f"{Path(self.name).stem}#{i}",
                 )
@@ -301,11 +316,11 @@ class _Reader:
         for i, item in enumerate(data.get("apis", [])):
             key = f"apis[{i}]"
             if "per_call" in item:
-                kind, price = "call", _decimal(item["per_call"])
+                kind, price = "call", self.decimal(item["per_call"], f"{key}.per_call")
             elif "per_1000_calls" in item:
-                kind, price = "call", _decimal(item["per_1000_calls"]).scaleb(-3)
+                kind, price = "call", self.decimal(item["per_1000_calls"], f"{key}.per_1000_calls").scaleb(-3)
             else:
-                kind, price = "unit", _decimal(item["per_unit"])
+                kind, price = "unit", self.decimal(item["per_unit"], f"{key}.per_unit")
             constraint = self.constraint(item, key)
             if item["id"] in api_ids and constraint is ALWAYS:
                 raise self.fail(f"{key}.id", f"duplicate api rule {item['id']!r} without effective dates")

@@ -207,6 +207,23 @@ def test_example_catalog_is_valid() -> None:
         ("bogus: 1\n", "<root>", "Additional properties are not allowed ('bogus' was unexpected)"),
         ("models: [\n", "line", "not valid YAML"),
         ("discounts:\n  - multiplier: 0.5\n    api: a\n    model: m\n", "discounts[0]", "either an api"),
+        # YAML's .inf/.nan are numbers >= 0 to the schema; the reader must still name the key.
+        (
+            "models:\n  - id: x\n    prices: {input_mtok: .inf}\n",
+            "models[0].prices[0].input_mtok",
+            "not a non-negative decimal",
+        ),
+        (
+            "models:\n  - id: x\n    prices: {input_mtok: {base: .nan, tiers: [{start: 1, price: 1}]}}\n",
+            "models[0].prices[0].input_mtok.base",
+            "not a non-negative decimal",
+        ),
+        ("discounts:\n  - multiplier: .inf\n", "discounts[0].multiplier", "not a non-negative decimal"),
+        (
+            "apis:\n  - id: a\n    host: h\n    per_unit: .nan\n",
+            "apis[0].per_unit",
+            "not a non-negative decimal",
+        ),
     ],
 )
 def test_bad_file_error_names_file_key_and_reason(tmp_path: Path, text: str, key: str, reason: str) -> None:
