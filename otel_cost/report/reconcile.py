@@ -106,11 +106,15 @@ def _day_of(value: object) -> str:
         return datetime.fromtimestamp(int(value), tz=timezone.utc).strftime("%Y-%m-%d")
     text = str(value).strip()
     try:
-        return (
-            datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc).strftime("%Y-%m-%d")
-        )
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         pass
+    else:
+        if (
+            moment.tzinfo is None
+        ):  # no offset: UTC, as the ledger's days are (astimezone would use local time)
+            return moment.strftime("%Y-%m-%d")
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%d")
     try:
         return datetime.fromisoformat(text[:10]).strftime("%Y-%m-%d")
     except ValueError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,27 @@ def test_csv_export_and_bad_input(
     path.write_text("when,what\n1,2\n")
     assert main(argv) == 2
     assert "needs a date column and a model column" in capsys.readouterr().err
+
+
+def test_export_times_without_offset_are_utc_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV time with no offset is a UTC time, whatever the machine's time zone: 23:30 on the 5th
+    stays on the 5th (the ledger's days are UTC days), it does not move to the 6th in UTC-2."""
+    import time
+
+    from otel_cost.report.reconcile import load_export
+
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset is not available on this platform")
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "date,model,amount\n2026-03-05T23:30:00,gpt-4o,1.25\n2026-03-05T23:30:00+00:00,gpt-4o,1\n"
+    )
+    monkeypatch.setenv("TZ", "Etc/GMT+2")  # POSIX sign: UTC-2
+    time.tzset()
+    try:
+        export = load_export(path, "openai")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert export.days == ("2026-03-05",)
+    assert export.table[("2026-03-05", "gpt-4o")].amount == Decimal("2.25")
