@@ -131,8 +131,8 @@ class Pipeline:
         result = ExportResult(processed.rejected_spans, processed.error_message)
         payload = request.SerializeToString() if self._forward is not None and processed.spans else None
         if not processed.records:
-            if payload is not None and self._forward is not None:
-                self._forward(payload)
+            if payload is not None:
+                self._forward_safely(payload)
             return result
         job = _Job(processed.records, payload)
         try:
@@ -191,9 +191,19 @@ class Pipeline:
             except Exception:
                 _log.exception("recording metrics failed")
         for job in jobs:
-            if job.payload is not None and self._forward is not None:
-                self._forward(job.payload)
+            if job.payload is not None:
+                self._forward_safely(job.payload)
             job.done.set()
+
+    def _forward_safely(self, payload: bytes) -> None:
+        # The records are committed (or there are none): a failing forward must neither kill the
+        # committer thread (every later export would wait for it in vain) nor fail the export.
+        if self._forward is None:
+            return
+        try:
+            self._forward(payload)
+        except Exception:
+            _log.exception("forwarding an enriched request failed; the request is not forwarded")
 
     def begin_shutdown(self) -> None:
         """Refuse new requests (``ShuttingDown``); queued ones are still committed."""

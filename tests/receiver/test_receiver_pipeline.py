@@ -1,0 +1,51 @@
+"""Pipeline and SpanPipeline failure paths: what a failing forward or a failing engine leaves."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from otel_cost.ledger import open_ledger
+from otel_cost.pricing import default_catalog
+from otel_cost.receiver.pipeline import Pipeline
+from otel_cost.receiver.spans import SpanPipeline
+from tests.receiver.otlp_builders import chat_attrs, request, span
+
+# gpt-4o, 1000 input + 200 output tokens at $2.50 / $10.00 per 1M (openai.com/api/pricing):
+# 1000 x 2.50/1e6 + 200 x 10.00/1e6 = 0.0025 + 0.0020
+GPT4O_CALL = Decimal("0.0045")
+
+
+def test_a_failing_forward_neither_fails_the_export_nor_stops_the_committer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The records are committed before the forward: an exception from the forward callable is
+    logged, the export is acknowledged, and later exports are still committed (the committer
+    thread survives)."""
+    calls: list[bytes] = []
+
+    def broken_forward(payload: bytes) -> None:
+        calls.append(payload)
+        raise RuntimeError("forward queue broken")
+
+    ledger = open_ledger(str(tmp_path / "ledger.sqlite"))
+    pipeline = Pipeline(
+        SpanPipeline(default_catalog()), ledger, None, forward=broken_forward, commit_timeout_s=5.0
+    )
+    try:
+        with caplog.at_level(logging.ERROR, logger="otel_cost.receiver.pipeline"):
+            first = pipeline.export(request([span(1, chat_attrs())]))
+            second = pipeline.export(request([span(2, chat_attrs())]))
+            # No billable span: forwarded straight away, outside the committer.
+            third = pipeline.export(request([span(3, {"gen_ai.operation.name": "execute_tool"})]))
+        assert (first.rejected_spans, second.rejected_spans, third.rejected_spans) == (0, 0, 0)
+        assert len(calls) == 3
+        assert "forwarding an enriched request failed" in caplog.text
+        rows = ledger.calls()  # type: ignore[attr-defined]
+        assert sorted(row.amount for row in rows) == [GPT4O_CALL, GPT4O_CALL]
+    finally:
+        pipeline.close(5.0)
+        ledger.close()
