@@ -76,6 +76,14 @@ def _day(value: date | str | None) -> str | None:
     return text[:10]
 
 
+def _column_expr(key: str, view: str | None) -> str:
+    """SQL for a column key; with a view, its per-call price columns where the view has the call."""
+    template = COLUMN_KEYS[key]
+    if view and "{s}" in template:
+        return f"COALESCE({template.format(t='c', s='v')}, c.{key})"
+    return template.format(t="c", s="c")
+
+
 def _sql_parts(
     by: Sequence[str],
     since: str | None,
@@ -84,7 +92,6 @@ def _sql_parts(
     view: str | None,
 ) -> tuple[list[str], str, str, list[Any]]:
     """(select expressions for ``by``, FROM+JOIN clause, WHERE clause, params) over ``calls``."""
-    src = "v" if view else "c"
     joins: list[str] = []
     join_params: list[Any] = []
     if view:
@@ -93,8 +100,7 @@ def _sql_parts(
     exprs: list[str] = []
     for i, key in enumerate(by):
         if is_column(key):
-            expr = COLUMN_KEYS[key].format(t="c", s=src)
-            exprs.append(f"COALESCE({expr}, c.{key})" if view and "{s}" in COLUMN_KEYS[key] else expr)
+            exprs.append(_column_expr(key, view))
         else:
             joins.append(f"LEFT JOIN call_attribution a{i} ON a{i}.row_id = c.row_id AND a{i}.key = ?")
             join_params.append(attribution_key(key))
@@ -109,7 +115,7 @@ def _sql_parts(
         params.append(until)
     for i, (key, value) in enumerate(sorted(where.items())):
         if is_column(key):
-            expr = COLUMN_KEYS[key].format(t="c", s="c")
+            expr = _column_expr(key, view)  # the view's status/currency/price_ref, as ``by`` groups them
             if value is None:
                 conds.append(f"{expr} IS NULL")
             else:

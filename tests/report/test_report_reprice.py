@@ -93,3 +93,32 @@ def test_unknown_view_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFix
     open_ledger(str(path)).close()
     assert main(["report", "--ledger", str(path), "--view", "nope"]) == 2
     assert "no price view named 'nope'" in capsys.readouterr().err
+
+
+def test_drill_filters_on_the_views_status(tmp_path: Path) -> None:
+    """A filter on status (or currency, price_ref) through a view selects by the view's value, as
+    a report grouped by that key does, so a report line and its drill-down list the same calls."""
+    from otel_cost.pricing.types import CostResult
+
+    path = tmp_path / "l.db"
+    with open_ledger(str(path)) as ledger:
+        ledger.append(
+            [
+                make_record(1, amount="0.48", provider="acme", model="acme-70b"),
+                make_record(2, status="unpriced", provider="acme", model="acme-70b"),
+            ]
+        )
+
+        def reprice(call: object) -> CostResult:  # both calls at 0.36 in the view
+            return CostResult(status="priced", amount=Decimal("0.36"), price_ref="acme/acme-70b@v2")
+
+        ledger.write_view("v2", catalog="test", from_day="2025-11-23", to_day="2025-11-23", reprice=reprice)
+        lines = ledger.spend(["status"], view="v2")
+        assert [(r.key, r.calls, r.amount) for r in lines] == [(("priced",), 2, Decimal("0.72"))]
+        drilled = list(ledger.calls(where={"status": "priced"}, view="v2"))
+        assert [(c.span_id, c.status, c.amount) for c in drilled] == [
+            ("0000000000000001", "priced", Decimal("0.36")),
+            ("0000000000000002", "priced", Decimal("0.36")),
+        ]
+        assert list(ledger.calls(where={"status": "unpriced"}, view="v2")) == []
+        assert len(list(ledger.calls(where={"status": "unpriced"}))) == 1  # the original rows
