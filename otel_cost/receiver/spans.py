@@ -27,7 +27,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from otel_cost import semconv
 from otel_cost._enrich import Catalog, Priced, cost_attributes, price_http, price_llm
-from otel_cost.attribution import DEFAULT_CONFIG, AttributionConfig, resolve_attribution
+from otel_cost.attribution import ATTRIBUTE_PREFIX, DEFAULT_CONFIG, AttributionConfig, resolve_attribution
 from otel_cost.estimate import CONTENT_KEYS, CONTENT_PREFIXES
 from otel_cost.pricing.types import CostResult, unpriced
 from otel_cost.record import CostRecord
@@ -38,11 +38,11 @@ _log = logging.getLogger(__name__)
 _CLIENT = Span.SpanKind.SPAN_KIND_CLIENT
 _ERROR = Status.StatusCode.STATUS_CODE_ERROR
 _COST_PREFIX = "cost."
-_ATTRIBUTION_PREFIX = semconv.COST_ATTRIBUTION + "."
 _BREAKDOWN_PREFIX = semconv.COST_BREAKDOWN + "."
 _SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value", "bytes_value"})
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
+_INTERNAL_ERROR = "internal_error"  # the reason the catalog gives for its own failures
 
 
 @dataclass(slots=True)
@@ -109,9 +109,9 @@ def already_priced(attrs: Mapping[str, object]) -> tuple[CostResult, dict[str, s
     ):
         return None
     attribution = {
-        k[len(_ATTRIBUTION_PREFIX) :]: str(v)
+        k[len(ATTRIBUTE_PREFIX) :]: str(v)
         for k, v in attrs.items()
-        if k.startswith(_ATTRIBUTION_PREFIX) and v is not None
+        if k.startswith(ATTRIBUTE_PREFIX) and v is not None
     }
     reason = attrs.get(semconv.COST_REASON)
     reason = str(reason) if reason is not None else None
@@ -221,6 +221,8 @@ class SpanPipeline:
         service_name: str,
         enrich: bool,
     ) -> CostRecord | None:
+        facts: CallFacts | None = None
+        attribution: dict[str, str] = {}
         try:
             facts = read_call(attrs, span_name=span.name, span_kind_client=span.kind == _CLIENT)
             if facts is None:
@@ -238,11 +240,15 @@ class SpanPipeline:
                 if enrich:
                     extra = cost_attributes(facts, priced, attrs)
                     for key, value in attribution.items():
-                        extra.setdefault(f"{semconv.COST_ATTRIBUTION}.{key}", value)
+                        extra.setdefault(ATTRIBUTE_PREFIX + key, value)
                     _set_attributes(span, extra, attrs)
         except Exception:  # a bug in the engine must not lose the rest of the batch
-            _log.exception("pricing failed on span %r", span.name)
-            return None
+            _log.exception("pricing failed on span %r; recorded as unpriced", span.name)
+            if facts is None:
+                return None  # not even read: nothing says it is a billable call
+            # Accounted, not dropped: it shows in cost.unpriced.calls and the ledger.
+            result = unpriced(_INTERNAL_ERROR, provider=facts.provider, model=facts.model)
+            usage, estimated = facts.usage, False
         llm = facts.kind == "llm"
         return CostRecord(
             trace_id=span.trace_id,

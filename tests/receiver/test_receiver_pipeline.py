@@ -49,3 +49,36 @@ def test_a_failing_forward_neither_fails_the_export_nor_stops_the_committer(
     finally:
         pipeline.close(5.0)
         ledger.close()
+
+
+class _FailingTokenCatalog:
+    """The embedded catalog, except that ``price_tokens`` raises. A stub: the real catalog
+    catches its own errors, so an engine bug can only be simulated."""
+
+    def __init__(self) -> None:
+        self._real = default_catalog()
+
+    def price_tokens(self, model: str, usage: object, **_: object) -> object:
+        raise RuntimeError(f"engine bug pricing {model}")
+
+    def price_http(self, **kwargs: object) -> object:
+        return self._real.price_http(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_span_the_engine_fails_on_is_recorded_unpriced_and_the_rest_is_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As ``SpanPipeline.process`` promises: logged and recorded as unpriced (``internal_error``),
+    so it shows in ``cost.unpriced.calls`` and the ledger instead of vanishing; other spans of the
+    request are still processed."""
+    pipeline = SpanPipeline(_FailingTokenCatalog())  # type: ignore[arg-type]
+    tool = span(2, {"gen_ai.operation.name": "execute_tool"})
+    with caplog.at_level(logging.ERROR, logger="otel_cost.receiver.spans"):
+        out = pipeline.process(request([span(1, chat_attrs()), tool]), enrich=True)
+    assert "pricing failed on span" in caplog.text
+    assert (out.spans, out.rejected_spans) == (2, 0)
+    (record,) = out.records
+    assert record.span_id == (2).to_bytes(8, "big")
+    assert (record.result.status, record.result.reason) == ("unpriced", "internal_error")
+    assert (record.provider, record.model, record.kind) == ("openai", "gpt-4o", "llm")
+    assert record.usage is not None and record.usage.input_tokens == 1000
