@@ -18,7 +18,7 @@ from wsgiref.simple_server import WSGIServer
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.resources import SERVICE_VERSION, Resource
 
 from otel_cost import __version__, semconv
 from otel_cost.metrics import CostMetrics
@@ -108,7 +108,7 @@ class Receiver:
         resource = Resource.create(
             {
                 semconv.SERVICE_NAME: "otel-cost",
-                "service.version": __version__,
+                SERVICE_VERSION: __version__,  # not in our registry: the SDK's resource constant
                 semconv.SERVICE_INSTANCE_ID: self.instance_id,
             }
         )
