@@ -16,6 +16,9 @@ from otel_cost.ledger import LedgerError, StoredCall, open_ledger
 from otel_cost.pricing import CatalogError, CostResult, load_catalog
 from otel_cost.report.progress import Progress
 
+_SERVICE_TIERS = ("batch", "flex", "priority")
+"""The tiers a price reference can name (``otel-cost price --service-tier``)."""
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``reprice`` subcommand."""
@@ -46,6 +49,19 @@ def _day(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
 
 
+def service_tier(price_ref: str | None) -> str | None:
+    """The service tier a stored call was priced at, read from its price reference
+    (``<entry id>[+override:x][+<tier>[:rule]][+discount:y]@<version>``, docs/pricing.md): the
+    ledger keeps no tier column, and a batch call repriced at the standard rate would double."""
+    if not price_ref:
+        return None
+    for part in price_ref.rsplit("@", 1)[0].split("+")[1:]:
+        name = part.split(":", 1)[0]
+        if name in _SERVICE_TIERS:
+            return name
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     if args.view == "original":
         print(
@@ -67,7 +83,12 @@ def run(args: argparse.Namespace) -> int:
             skipped["http"] += 1
             return None
         result = catalog.price_tokens(
-            call.model, call.usage, provider=call.provider, at=call.start_ns, attribution=call.attribution
+            call.model,
+            call.usage,
+            provider=call.provider,
+            at=call.start_ns,
+            service_tier=service_tier(call.original_price_ref),
+            attribution=call.attribution,
         )
         if not result.priced:
             skipped["unpriced"] += 1

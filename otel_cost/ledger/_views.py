@@ -49,6 +49,8 @@ class StoredCall:
     usage: TokenUsage | None
     attribution: dict[str, str]
     original_status: str
+    original_price_ref: str | None = None
+    """The price reference it was priced with (names the service tier, e.g. ``...+batch@...``)."""
 
 
 Repricer = Callable[[StoredCall], "CostResult | None"]
@@ -78,14 +80,15 @@ def _stored_calls(db: Backend, from_day: str, to_day: str) -> Iterator[list[Stor
     while True:
         rows = db.execute(
             "SELECT row_id, start_ns, kind, provider, model, operation, has_usage, attribution, status,"
-            f" {cols} FROM calls WHERE day >= ? AND day <= ? AND row_id > ? ORDER BY row_id LIMIT ?",
+            f" price_ref, {cols} FROM calls"
+            " WHERE day >= ? AND day <= ? AND row_id > ? ORDER BY row_id LIMIT ?",
             (from_day, to_day, last, _CHUNK),
         )
         if not rows:
             return
         out: list[StoredCall] = []
         for r in rows:
-            tokens: dict[str, Any] = {name: int(v) for name, v in zip(TOKEN_COLUMNS, r[9:], strict=True)}
+            tokens: dict[str, Any] = {name: int(v) for name, v in zip(TOKEN_COLUMNS, r[10:], strict=True)}
             out.append(
                 StoredCall(
                     row_id=int(r[0]),
@@ -97,6 +100,7 @@ def _stored_calls(db: Backend, from_day: str, to_day: str) -> Iterator[list[Stor
                     usage=TokenUsage(**tokens) if int(r[6]) else None,
                     attribution=dict(attribution_of(str(r[7]))),
                     original_status=str(r[8]),
+                    original_price_ref=None if r[9] is None else str(r[9]),
                 )
             )
         yield out

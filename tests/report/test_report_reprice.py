@@ -122,3 +122,37 @@ def test_drill_filters_on_the_views_status(tmp_path: Path) -> None:
         ]
         assert list(ledger.calls(where={"status": "unpriced"}, view="v2")) == []
         assert len(list(ledger.calls(where={"status": "unpriced"}))) == 1  # the original rows
+
+
+def test_reprice_keeps_the_service_tier(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A call priced at the batch tier is repriced at the batch tier (the ledger has no tier column:
+    its price_ref names it), not at the standard rate, which would double it.
+
+    OpenAI gpt-4o (https://openai.com/api/pricing, genai-prices 0.2.3): $2.50 / MTok input,
+    $10.00 / MTok output; Batch API 50% off. 1,000,000 input + 100,000 output tokens:
+    standard 2.50 + 1.00 = 3.50; batch 1.25 + 0.50 = 1.75."""
+    from dataclasses import replace
+
+    from otel_cost.commands.reprice import service_tier
+
+    assert service_tier("openai/gpt-4o+batch:service_tiers#0@gp0.2.3-x") == "batch"
+    assert service_tier("openai/o3+override:x+flex:override:y+discount:z@v") == "flex"
+    assert service_tier("openai/gpt-4o+discount:batchy@v") is None
+    assert service_tier(None) is None
+
+    path = tmp_path / "l.db"
+    usage = {"input_tokens": 1_000_000, "output_tokens": 100_000}
+    batch = make_record(1, amount="1.75", attribution={"project": "batch"}, **usage)
+    standard = make_record(2, amount="3.5", attribution={"project": "standard"}, **usage)
+    batch = replace(batch, result=replace(batch.result, price_ref="openai/gpt-4o+batch:service_tiers#0@old"))
+    standard = replace(standard, result=replace(standard.result, price_ref="openai/gpt-4o@old"))
+    with open_ledger(str(path)) as ledger:
+        ledger.append([batch, standard])
+    argv = ["reprice", "--ledger", str(path), "--from", "2025-11-23", "--to", "2025-11-23", "--view", "v"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    report = _json_report(path, capsys, "--view", "v")
+    assert {line["key"]["project"]: line["amount"] for line in report["lines"]} == {  # type: ignore[index]
+        "batch": "1.75",
+        "standard": "3.5",
+    }
