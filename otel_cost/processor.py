@@ -366,7 +366,7 @@ class CostSpanProcessor(SpanProcessor):
                         priced=priced,
                         who=who,
                     )
-        elif facts is not None and facts.kind == "llm":
+        elif facts is not None:
             amount = attrs.get(sc.COST_AMOUNT)  # priced upstream: still counts toward rollups
             if isinstance(amount, (int, float)) and not isinstance(amount, bool):
                 own = Decimal(str(amount))

@@ -256,6 +256,30 @@ def test_already_priced_span_passes_unchanged(setup: Setup) -> None:
     assert sc.COST_PRICE_REF not in attrs
 
 
+def test_spans_priced_upstream_count_in_the_rollup_llm_and_http_alike(setup: Setup) -> None:
+    """A span that already carries cost.amount (priced upstream, or by the application) is not
+    priced again, but its cost is a descendant's cost all the same, whatever its kind."""
+    tracer = setup.provider.get_tracer("test")
+    with tracer.start_as_current_span("agent", attributes={sc.GEN_AI_OPERATION_NAME: "invoke_agent"}):
+        _llm(setup, "chat", **{sc.COST_AMOUNT: 0.5, sc.COST_STATUS: "priced"})
+        with tracer.start_as_current_span(
+            "GET",
+            kind=SpanKind.CLIENT,
+            attributes={
+                sc.HTTP_REQUEST_METHOD: "GET",
+                sc.URL_FULL: "https://maps.example/geocode",
+                sc.COST_AMOUNT: 0.25,
+                sc.COST_STATUS: "priced",
+            },
+        ):
+            pass
+    spans = setup.spans()
+    assert (spans["GET"].attributes or {})[sc.COST_AMOUNT] == 0.25  # kept as set upstream
+    # $0.50 (the LLM call) + $0.25 (the HTTP call), both as priced upstream
+    assert (spans["agent"].attributes or {})[sc.COST_ROLLUP_AMOUNT] == 0.75
+    assert all(pending == {} for pending in setup.pending_rollups())
+
+
 def test_http_spans_priced_by_api_rules_and_redacted(setup: Setup) -> None:
     tracer = setup.provider.get_tracer("test")
     with tracer.start_as_current_span(
