@@ -36,6 +36,8 @@ def test_forwarded_spans_carry_cost_and_malformed_spans_are_not_forwarded(tmp_pa
         forwarded = attributes_of(sink.bodies[0])
         assert len(forwarded) == 2  # the malformed span is not forwarded
         chat, tool_attrs = forwarded
+        # chat_attrs(): gpt-4o, 1000 input + 200 output tokens at $2.50 / $10.00 per 1M
+        # (openai.com/api/pricing): input 1000 x 2.50/1e6 = 0.0025, output 200 x 10.00/1e6 = 0.002
         assert chat["cost.amount"] == 0.0045
         assert chat["cost.currency"] == "USD"
         assert chat["cost.status"] == "priced"
@@ -83,8 +85,8 @@ def test_spans_priced_upstream_keep_their_cost_through_a_chain_of_receivers(tmp_
         central_rows = {row.span_id: row for row in central_ledger.calls()}  # type: ignore[attr-defined]
     assert set(central_rows) == set(edge_rows) == {"0000000000000002", "0000000000000003"}
     for rows in (edge_rows, central_rows):
-        assert rows["0000000000000002"].amount == Decimal("0.0045")
-        assert rows["0000000000000003"].amount == Decimal("0.125")
+        assert rows["0000000000000002"].amount == Decimal("0.0045")  # priced at the edge, as above
+        assert rows["0000000000000003"].amount == Decimal("0.125")  # the SDK's cost.amount, kept
         assert rows["0000000000000003"].price_ref == "custom/gpt-4o@2"
         assert rows["0000000000000003"].attribution == {"project": "search"}
 
