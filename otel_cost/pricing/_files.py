@@ -241,10 +241,12 @@ class _Reader:
             if entry_id in seen:
                 raise self.fail(f"{key}.id", f"duplicate model {entry_id!r}")
             seen.add(entry_id)
-            raw_periods = item["prices"] if isinstance(item["prices"], list) else [item["prices"]]
+            listed = isinstance(item["prices"], list)
+            raw_periods = item["prices"] if listed else [item["prices"]]
+            # Keys as the schema's errors spell them: ``prices[1]`` in a list, ``prices`` for one mapping.
+            where = [f"{key}.prices[{j}]" if listed else f"{key}.prices" for j in range(len(raw_periods))]
             periods = tuple(
-                (self.constraint(p, f"{key}.prices[{j}]"), self.prices(p, f"{key}.prices[{j}]"))
-                for j, p in enumerate(raw_periods)
+                (self.constraint(p, k), self.prices(p, k)) for p, k in zip(raw_periods, where, strict=True)
             )
             starts = [c.start_ns or 0 for c, _ in periods]
             if starts != sorted(starts):

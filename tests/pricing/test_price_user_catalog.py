@@ -210,15 +210,20 @@ def test_example_catalog_is_valid() -> None:
         # YAML's .inf/.nan are numbers >= 0 to the schema; the reader must still name the key.
         (
             "models:\n  - id: x\n    prices: {input_mtok: .inf}\n",
-            "models[0].prices[0].input_mtok",
+            "models[0].prices.input_mtok",
             "not a non-negative decimal",
         ),
         (
             "models:\n  - id: x\n    prices: {input_mtok: {base: .nan, tiers: [{start: 1, price: 1}]}}\n",
-            "models[0].prices[0].input_mtok.base",
+            "models[0].prices.input_mtok.base",
             "not a non-negative decimal",
         ),
         ("discounts:\n  - multiplier: .inf\n", "discounts[0].multiplier", "not a non-negative decimal"),
+        (
+            "models:\n  - id: x\n    prices: [{input_mtok: 1}, {input_mtok: .inf}]\n",
+            "models[0].prices[1].input_mtok",
+            "not a non-negative decimal",
+        ),
         (
             "apis:\n  - id: a\n    host: h\n    per_unit: .nan\n",
             "apis[0].per_unit",
