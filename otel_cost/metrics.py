@@ -18,6 +18,13 @@ configured ``dimension_keys``. High-cardinality keys (user, session) are dimensi
 listed in ``high_cardinality_keys``; each is capped at ``cardinality_cap`` distinct values, later
 values fold into ``_other``.
 
+Failed calls (span status ERROR) also carry the semconv ``error.type`` (the span's own value,
+else ``_OTHER``; see :func:`otel_cost.record.error_type_of`) on every instrument, so "spend on
+failed calls" is ``cost.spend`` with ``error.type`` set; successful calls have no such key (one
+extra key only on errors). semconv defines it as low-cardinality; as a guard against an
+instrumentation that puts messages in it, at most ``ERROR_TYPE_CAP`` distinct values are kept and
+later ones fold into ``_OTHER``.
+
 Exemplars: each measurement is recorded under a context holding the record's span context, so
 the SDK's exemplar reservoir (default filter ``trace_based``) links the point to the trace.
 """
@@ -36,11 +43,13 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from opentelemetry.util.types import AttributeValue
 
 from otel_cost import semconv as sc
-from otel_cost.record import CostRecord
+from otel_cost.record import ERROR_TYPE_OTHER, CostRecord
 
 DEFAULT_DIMENSION_KEYS: tuple[str, ...] = ("project", "cost_center", "tenant", "environment", "agent")
 OVERFLOW_VALUE = "_other"
 """Value a capped high-cardinality dimension takes once ``cardinality_cap`` values were seen."""
+ERROR_TYPE_CAP = 100
+"""Distinct ``error.type`` values kept as dimensions; later ones are recorded as ``_OTHER``."""
 
 # GenAI semconv advisory bucket boundaries (gen-ai-metrics.md).
 TOKEN_USAGE_BUCKETS: tuple[float, ...] = (
@@ -91,6 +100,7 @@ class CostMetrics:
         self._high_keys = tuple(k for k in high_cardinality_keys if k not in self._dimension_keys)
         self._cap = cardinality_cap
         self._seen: dict[str, set[str]] = {k: set() for k in self._high_keys}
+        self._error_types: set[str] = set()
         self._lock = threading.Lock()
         meter = meter_provider.get_meter("otel_cost")
         self._spend = meter.create_counter(
@@ -120,15 +130,14 @@ class CostMetrics:
             explicit_bucket_boundaries_advisory=list(OPERATION_DURATION_BUCKETS),
         )
 
-    def _capped(self, key: str, value: str) -> str:
-        seen = self._seen[key]
+    def _capped(self, seen: set[str], value: str, cap: int, overflow: str) -> str:
         if value in seen:
             return value
         with self._lock:
             if value in seen:
                 return value
-            if len(seen) >= self._cap:
-                return OVERFLOW_VALUE
+            if len(seen) >= cap:
+                return overflow
             seen.add(value)
             return value
 
@@ -151,7 +160,14 @@ class CostMetrics:
         for key in self._high_keys:
             value = attribution.get(key)
             if value:
-                dims[f"{sc.COST_ATTRIBUTION}.{key}"] = self._capped(key, value)
+                dims[f"{sc.COST_ATTRIBUTION}.{key}"] = self._capped(
+                    self._seen[key], value, self._cap, OVERFLOW_VALUE
+                )
+        error_type = record.error_type
+        if error_type:
+            dims[sc.ERROR_TYPE] = self._capped(
+                self._error_types, error_type, ERROR_TYPE_CAP, ERROR_TYPE_OTHER
+            )
         return dims
 
     def record(self, record: CostRecord, duration_s: float | None = None, *, sampled: bool = True) -> None:
@@ -230,6 +246,7 @@ class CostMetrics:
                 record.operation or None,
                 *[attribution.get(k) or None for k in dimension_keys],
                 *[attribution.get(k) or None for k in high_keys],
+                record.error_type or None,
             )
             series = series_of.get(series_key)
             if series is None:

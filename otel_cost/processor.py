@@ -50,7 +50,7 @@ from otel_cost.attribution import (
     resolve_attribution,
 )
 from otel_cost.metrics import DEFAULT_DIMENSION_KEYS, CostMetrics
-from otel_cost.record import CostRecord
+from otel_cost.record import CostRecord, error_type_of
 from otel_cost.usage import is_orchestration, read_call
 
 __all__ = ("ENV_ENABLED", "ENV_RAISE_ERRORS", "CostSpanProcessor", "RecordAllSampler", "install")
@@ -427,6 +427,7 @@ class CostSpanProcessor(SpanProcessor):
         assert self._metrics is not None and context is not None
         start, end = span.start_time or 0, span.end_time or 0
         service = span.resource.attributes.get(sc.SERVICE_NAME)
+        failed = span.status.status_code == StatusCode.ERROR
         record = CostRecord(
             trace_id=context.trace_id.to_bytes(16, "big"),
             span_id=context.span_id.to_bytes(8, "big"),
@@ -441,7 +442,8 @@ class CostSpanProcessor(SpanProcessor):
             usage=priced.usage,
             attribution=dict(who),
             usage_estimated=priced.estimated,
-            error=span.status.status_code == StatusCode.ERROR,
+            error=failed,
+            error_type=error_type_of((span.attributes or {}).get(sc.ERROR_TYPE)) if failed else None,
         )
         duration = (end - start) / 1e9 if end >= start > 0 else None
         if batch is not None:

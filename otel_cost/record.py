@@ -37,3 +37,24 @@ class CostRecord:
     usage_estimated: bool = False
     error: bool = False
     """The span ended with status ERROR (spend on failed calls)."""
+    error_type: str | None = None
+    """semconv ``error.type`` of a failed call (``error`` true): the span's ``error.type``, else
+    ``_OTHER``; ``None`` on calls that succeeded (see :func:`error_type_of`)."""
+
+
+ERROR_TYPE_OTHER = "_OTHER"
+"""semconv's fallback ``error.type`` value, for a failed call whose span names no error class."""
+
+
+def error_type_of(value: object) -> str:
+    """The ``error.type`` a failed call is counted under, from its span's ``error.type`` value.
+
+    A non-empty string is kept (semconv defines the attribute as low-cardinality: an exception
+    class, an HTTP status code, ``timeout``, ...); an integer (an HTTP status code set as a
+    number) becomes its string; anything else, or no value, is ``_OTHER``.
+    """
+    if isinstance(value, str):
+        return value or ERROR_TYPE_OTHER
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return ERROR_TYPE_OTHER

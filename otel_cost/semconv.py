@@ -111,6 +111,9 @@ HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code'  # upstream
 HTTP_STATUS_CODE = 'http.status_code'  # upstream
 HTTP_REQUEST_RESEND_COUNT = 'http.request.resend_count'  # upstream
 
+# reads.error (reads.yaml)
+ERROR_TYPE = 'error.type'  # upstream
+
 # reads.attribution (reads.yaml)
 USER_ID = 'user.id'  # upstream
 ENDUSER_ID = 'enduser.id'  # upstream

@@ -108,6 +108,7 @@ def test_dashboards_exist_and_cover_the_brief() -> None:
         "cost_attribution_session",
         "by (gen_ai_token_type)",
         "by (cost_reason",
+        "by (error_type)",
     ):
         assert needle in exprs, f"no panel query uses {needle}"
 
@@ -326,6 +327,17 @@ CALLS: list[dict[str, Any]] = [
         f"{sc.COST_ATTRIBUTION}.project": "search",
         sc.USER_ID: "u-1",
         sc.SESSION_ID: "s-3",
+        "error": True,  # status ERROR, no error.type on the span: counted under _OTHER
+    },
+    {
+        # The client gave up after the provider had billed the answer.
+        sc.GEN_AI_OPERATION_NAME: "chat",
+        sc.GEN_AI_PROVIDER_NAME: "openai",
+        sc.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
+        sc.GEN_AI_USAGE_INPUT_TOKENS: 400,
+        sc.GEN_AI_USAGE_OUTPUT_TOKENS: 50,
+        f"{sc.COST_ATTRIBUTION}.project": "support",
+        sc.ERROR_TYPE: "timeout",
         "error": True,
     },
     {
@@ -382,6 +394,16 @@ def test_panel_query_returns_data(populated: str, dashboard: str, title: str, ex
     assert result, f"{dashboard}: panel {title!r} returned no data for {substitute(expr)}"
     values = [float(sample["value"][1]) for sample in result]
     assert any(v > 0 for v in values), f"{dashboard}: panel {title!r} returned only zeros: {result}"
+
+
+def test_failed_call_spend_by_error_type(populated: str) -> None:
+    """The failed-calls panel splits spend by error.type: the span's value, else ``_OTHER``."""
+    (expr,) = [e for _, title, e in promql_queries() if title == "Spend on failed calls by error type"]
+    by_type = {
+        s["metric"].get("error_type"): float(s["value"][1]) for s in _query(populated, substitute(expr))
+    }
+    assert set(by_type) == {"_OTHER", "timeout"}
+    assert all(v > 0 for v in by_type.values())
 
 
 def test_spend_exemplars_carry_trace_ids(populated: str) -> None:

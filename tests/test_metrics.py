@@ -10,9 +10,15 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, NumberDataPoint
 
 from otel_cost import semconv as sc
-from otel_cost.metrics import OPERATION_DURATION_BUCKETS, OVERFLOW_VALUE, TOKEN_USAGE_BUCKETS, CostMetrics
+from otel_cost.metrics import (
+    ERROR_TYPE_CAP,
+    OPERATION_DURATION_BUCKETS,
+    OVERFLOW_VALUE,
+    TOKEN_USAGE_BUCKETS,
+    CostMetrics,
+)
 from otel_cost.pricing.types import CostResult, TokenUsage, unpriced
-from otel_cost.record import CostRecord
+from otel_cost.record import ERROR_TYPE_OTHER, CostRecord, error_type_of
 
 TRACE_ID = bytes.fromhex("0af7651916cd43dd8448eb211c80319c")
 SPAN_ID = bytes.fromhex("b7ad6b7169203331")
@@ -134,3 +140,89 @@ def test_high_cardinality_keys_capped_with_overflow() -> None:
     provider.shutdown()
     with pytest.raises(ValueError):
         CostMetrics(provider, cardinality_cap=0)
+
+
+def _by_error_type(reader: InMemoryMetricReader, name: str) -> dict[str | None, float]:
+    """Sum of the points of metric ``name`` per ``error.type`` (``None``: points without the key)."""
+    out: dict[str | None, float] = {}
+    for point in _points(reader, name):
+        attrs = dict(point.attributes or {})
+        key = attrs.get(sc.ERROR_TYPE)
+        assert key is None or isinstance(key, str)
+        out[key] = out.get(key, 0) + point.value  # type: ignore[union-attr]
+    return out
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["record", "record_many"])
+def test_failed_calls_carry_error_type_successful_ones_do_not(batched: bool) -> None:
+    """Spend on failed calls is ``cost.spend`` with ``error.type``: the span's value, else
+    ``_OTHER``; a successful call's series has no ``error.type`` key at all."""
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    metrics = CostMetrics(provider)
+    paid = CostResult(status="priced", amount=Decimal("0.25"))
+    calls = [
+        (_record(paid), 1.0),
+        (_record(paid, error=True, error_type="openai.APITimeoutError"), 2.0),
+        (_record(paid, error=True, error_type="openai.APITimeoutError"), 2.0),
+        (_record(paid, error=True, error_type=ERROR_TYPE_OTHER), 3.0),
+        (_record(unpriced("missing_usage"), usage=None, error=True, error_type="500"), 0.5),
+    ]
+    if batched:
+        metrics.record_many(calls)
+    else:
+        for record, duration in calls:
+            metrics.record(record, duration)
+    # 0.25 USD per priced call: one success, two timeouts, one _OTHER; the unpriced 500 spends nothing.
+    assert _by_error_type(reader, sc.METRIC_COST_SPEND) == {
+        None: 0.25,
+        "openai.APITimeoutError": 0.5,
+        ERROR_TYPE_OTHER: 0.25,
+    }
+    assert _by_error_type(reader, sc.METRIC_COST_CALLS) == {
+        None: 1,
+        "openai.APITimeoutError": 2,
+        ERROR_TYPE_OTHER: 1,
+        "500": 1,
+    }
+    assert _by_error_type(reader, sc.METRIC_COST_UNPRICED_CALLS) == {"500": 1}
+    durations = {
+        dict(p.attributes or {}).get(sc.ERROR_TYPE): p.count  # type: ignore[union-attr]
+        for p in _points(reader, sc.METRIC_GEN_AI_CLIENT_OPERATION_DURATION)
+    }
+    assert durations == {None: 1, "openai.APITimeoutError": 2, ERROR_TYPE_OTHER: 1, "500": 1}
+    (ok,) = [
+        p for p in _points(reader, sc.METRIC_COST_SPEND) if sc.ERROR_TYPE not in dict(p.attributes or {})
+    ]
+    assert dict(ok.attributes or {})[sc.COST_STATUS] == "priced"
+    provider.shutdown()
+
+
+def test_error_types_capped_into_other() -> None:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    metrics = CostMetrics(provider)
+    paid = CostResult(status="priced", amount=Decimal(1))
+    for i in range(ERROR_TYPE_CAP + 5):
+        metrics.record(_record(paid, error=True, error_type=f"E{i}"))
+    calls = _by_error_type(reader, sc.METRIC_COST_CALLS)
+    assert len(calls) == ERROR_TYPE_CAP + 1
+    assert calls[f"E{ERROR_TYPE_CAP - 1}"] == 1 and f"E{ERROR_TYPE_CAP}" not in calls
+    assert calls[ERROR_TYPE_OTHER] == 5
+    provider.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("timeout", "timeout"),
+        ("openai.RateLimitError", "openai.RateLimitError"),
+        ("", ERROR_TYPE_OTHER),
+        (None, ERROR_TYPE_OTHER),
+        (503, "503"),
+        (True, ERROR_TYPE_OTHER),
+        (["a", "b"], ERROR_TYPE_OTHER),
+    ],
+)
+def test_error_type_of(value: object, expected: str) -> None:
+    assert error_type_of(value) == expected

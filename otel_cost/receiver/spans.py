@@ -30,7 +30,7 @@ from otel_cost._enrich import Catalog, Priced, cost_attributes, price_http, pric
 from otel_cost.attribution import ATTRIBUTE_PREFIX, DEFAULT_CONFIG, AttributionConfig, resolve_attribution
 from otel_cost.estimate import CONTENT_KEYS, CONTENT_PREFIXES
 from otel_cost.pricing.types import CostResult, unpriced
-from otel_cost.record import CostRecord
+from otel_cost.record import CostRecord, error_type_of
 from otel_cost.usage import READ_KEYS, READ_PREFIXES, CallFacts, read_call
 
 _log = logging.getLogger(__name__)
@@ -250,6 +250,7 @@ class SpanPipeline:
             result = unpriced(_INTERNAL_ERROR, provider=facts.provider, model=facts.model)
             usage, estimated = facts.usage, False
         llm = facts.kind == "llm"
+        failed = span.status.code == _ERROR
         return CostRecord(
             trace_id=span.trace_id,
             span_id=span.span_id,
@@ -265,7 +266,8 @@ class SpanPipeline:
             usage=usage,
             attribution=attribution,
             usage_estimated=estimated,
-            error=span.status.code == _ERROR,
+            error=failed,
+            error_type=_error_type(span) if failed else None,
         )
 
     def _price(
@@ -282,6 +284,15 @@ class SpanPipeline:
                     attrs[kv.key] = any_value(kv.value)
         estimate = self._estimate
         return price_llm(facts, attrs, self._catalog, at_ns=at, attribution=attribution, estimate=estimate)
+
+
+def _error_type(span: Span) -> str:
+    """A failed span's semconv ``error.type`` (not among the keys read for every span: looked up
+    only for the few spans with status ERROR)."""
+    for kv in span.attributes:
+        if kv.key == semconv.ERROR_TYPE:
+            return error_type_of(any_value(kv.value))
+    return error_type_of(None)
 
 
 def _set_attributes(span: Span, attributes: Mapping[str, object], present: Mapping[str, object]) -> None:
