@@ -7,7 +7,8 @@ What is checked, in chain order:
   the digest of row hashes match the batch (a deleted, inserted or re-hashed row breaks it), and the
   normalised ``call_attribution`` rows equal the row's hashed attribution;
 - a compaction checkpoint's roll-up rows re-hash to its digest, and its payload's digest of the
-  batches it replaced matches those batches' (still chained) digests.
+  batches it replaced matches those batches' (still chained) digests; every roll-up belongs to a
+  checkpoint.
 Anyone who can rewrite the whole database can rebuild a consistent chain: publish ``head`` (the
 newest hash) elsewhere and pass it as ``expect_head`` to pin history.
 """
@@ -150,6 +151,14 @@ def verify_chain(
     while attrs.next is not None:
         stray = attrs.pop()
         report.problems.append(Problem(None, int(stray[0]), "attribution row of no stored call"))
+    # Reports read every roll-up; one that no checkpoint hashed would count unverified money.
+    for rollup_id, batch_id in db.execute(
+        "SELECT rollup_id, batch_id FROM rollups WHERE batch_id NOT IN"
+        " (SELECT batch_id FROM batches WHERE kind = 'compact') ORDER BY rollup_id"
+    ):
+        report.problems.append(
+            Problem(None, None, f"roll-up {rollup_id} claims batch {batch_id}, no checkpoint (inserted)")
+        )
     report.head = prev
     if expect_head is not None and expect_head != prev:
         report.problems.append(Problem(None, None, f"chain head is {prev}, expected {expect_head}"))

@@ -128,3 +128,26 @@ def test_edited_rollup_is_detected(tmp_path: Path) -> None:
     first = ledger.verify().problems[0]
     assert first.batch_id == checkpoint
     assert "roll-up 1 altered" in first.message
+
+
+def test_inserted_rollup_is_detected(tmp_path: Path) -> None:
+    """A roll-up row no checkpoint hashed (here a copy of a real one under an append batch's id)
+    would add its amount to every report: verify names it."""
+    from otel_cost.ledger._schema import ROLLUP_COLUMNS
+
+    path = tmp_path / "l.db"
+    ledger = _three_batches(path)
+    ledger.compact(2, today=date(2025, 11, 28))
+    assert ledger.verify().ok
+    before = {r.key: r.amount for r in ledger.spend(["day"])}
+    others = [c for c in ROLLUP_COLUMNS if c not in ("rollup_id", "batch_id")]
+    _raw(
+        path,
+        f"INSERT INTO rollups (rollup_id, batch_id, {', '.join(others)}, row_hash)"
+        f" SELECT 99, 3, {', '.join(others)}, row_hash FROM rollups WHERE rollup_id = 1",
+    )
+    assert {r.key: r.amount for r in ledger.spend(["day"])} != before  # the forgery counts in reports
+    report = ledger.verify()
+    assert [str(p) for p in report.problems] == [
+        "ledger: roll-up 99 claims batch 3, no checkpoint (inserted)"
+    ]
