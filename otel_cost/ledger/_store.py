@@ -210,7 +210,7 @@ class Ledger:
         where: Mapping[str, str | None] | None = None,
         view: str | None = None,
     ) -> list[SpendRow]:
-        """Spend per group, exact: e.g. ``spend(["project"], since=date.today(), where={"project": "x"})``.
+        """Spend per group, exact: e.g. ``spend(["project"], since="2025-11-23", where={"project": "x"})``.
 
         ``by`` and ``where`` keys are columns (provider, model, service, operation, kind, status,
         source, day, month, price_ref) or attribution keys (project, user, ...; prefix ``attr:``
