@@ -167,7 +167,7 @@ def to_markdown(report: Report) -> str:
     for line in report.lines:
         cells = [*_keys(line, UNATTRIBUTED_LABEL), *_line_values(line)]
         out.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
-    for currency, amount in report.totals().items():
+    for currency, amount in report.totals().items() if report.by else ():  # no --by: the lines are totals
         cells = ["**total**", *[""] * (len(report.by) - 1), currency, "", "", f"**{money(amount)}**"]
         cells += [str(_calls(report, currency)), "", "", ""]
         out.append("| " + " | ".join(cells[: len(head)]) + " |")

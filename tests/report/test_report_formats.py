@@ -156,3 +156,24 @@ def test_progress_goes_to_stderr_only(ledger_path: Path, capsys: pytest.CaptureF
     # Without a TTY and without --progress, stderr stays empty.
     assert main(argv[:-1]) == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("by", [(), ("project",), ("project", "model")])
+def test_markdown_rows_line_up_with_the_header(
+    ledger_path: Path, by: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every markdown row (totals included) has one cell per header column, the amount under
+    ``amount``; without --by the per-currency lines are the totals (no extra row, as in table)."""
+    argv = ["report", "--ledger", str(ledger_path), "--format", "markdown"]
+    assert main([*argv, "--by", ",".join(by)] if by else argv) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    header = rows[0].strip("| ").split(" | ")
+    cells = [row[2:-2].split(" | ") for row in rows[1:]]
+    assert all(len(row) == len(header) for row in cells), cells
+    amounts = [row[header.index("amount")].strip("*") for row in cells]
+    # Without rules every call is direct: the lines and the total are the ledger's 0.18515 (see above).
+    lines = [Decimal(a) for a, row in zip(amounts, cells, strict=True) if row[0] != "**total**"]
+    assert sum(lines) == Decimal("0.18515")
+    assert [a for a, row in zip(amounts, cells, strict=True) if row[0] == "**total**"] == (
+        ["0.18515"] if by else []
+    )
