@@ -102,11 +102,6 @@ class AttributionConfig:
                 if not _KEY.match(key):
                     raise ValueError(f"attribution key {key!r} (for {name!r}) must match [a-z][a-z0-9_]*")
 
-    @property
-    def read_keys(self) -> frozenset[str]:
-        """Span and resource attribute keys :func:`resolve_attribution` reads (besides the prefix)."""
-        return frozenset(self.span_attributes) | frozenset(self.resource_attributes)
-
 
 DEFAULT_CONFIG = AttributionConfig()
 

@@ -158,11 +158,6 @@ def _side_text(attrs: Mapping[str, object], side: str) -> str | None:
     return None
 
 
-def has_content(attrs: Mapping[str, object]) -> bool:
-    """True when the span carries any content tokens could be counted from."""
-    return _side_text(attrs, "prompt") is not None or _side_text(attrs, "completion") is not None
-
-
 def _message_text(message: Mapping[str, object]) -> str:
     return "\n".join(_strings({k: v for k, v in message.items() if k != "role"}))
 

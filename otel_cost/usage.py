@@ -295,11 +295,6 @@ def _opt_count(picked: Mapping[str, object], name: str) -> int | None:
     return _count(value)
 
 
-def read_usage(attrs: Mapping[str, object]) -> tuple[TokenUsage | None, str | None]:
-    """Token usage in the semconv convention, and ``invalid_usage`` when a count is bad."""
-    return _usage(_pick(attrs))
-
-
 def _usage(picked: Mapping[str, object]) -> tuple[TokenUsage | None, str | None]:
     try:
         input_tokens = _opt_count(picked, "input")
