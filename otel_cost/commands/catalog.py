@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
 from typing import Any
 
-from otel_cost.commands.price import catalog_from
+from otel_cost.commands.price import catalog_from, timestamp
 from otel_cost.pricing import CatalogError, load_catalog
 from otel_cost.pricing.catalog import to_ns
 from otel_cost.pricing.explain import describe_model
@@ -26,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show = actions.add_parser("show", help="show how a model name resolves and its prices")
     show.add_argument("model", metavar="MODEL")
     show.add_argument("--provider", help="provider (gen_ai.provider.name or gen_ai.system value)")
-    show.add_argument("--at", metavar="ISO-8601", help="prices in force at this time (default: now)")
+    show.add_argument(
+        "--at", type=timestamp, metavar="ISO-8601", help="prices in force at this time (default: now)"
+    )
     show.add_argument(
         "--catalog", action="append", default=[], metavar="FILE", help="catalog file (repeatable)"
     )
@@ -54,12 +55,7 @@ def run_show(args: argparse.Namespace) -> int:
     catalog = catalog_from(args.catalog)
     if catalog is None:
         return 2
-    try:
-        at = datetime.fromisoformat(args.at.replace("Z", "+00:00")) if args.at else datetime.now(timezone.utc)
-    except ValueError:
-        print(f"otel-cost: not an ISO-8601 time: {args.at!r}", file=sys.stderr)
-        return 2
-    info = describe_model(catalog, args.model, args.provider, to_ns(at))
+    info = describe_model(catalog, args.model, args.provider, to_ns(args.at))
     if args.json:
         print(json.dumps(info, indent=2))
     else:

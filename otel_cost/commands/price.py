@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--reasoning-tokens", type=_count, default=0, metavar="N")
     parser.add_argument("--service-tier", choices=("default", "batch", "flex", "priority"))
-    parser.add_argument("--at", type=_timestamp, metavar="ISO-8601", help="time of the call (default: now)")
+    parser.add_argument("--at", type=timestamp, metavar="ISO-8601", help="time of the call (default: now)")
     parser.add_argument(
         "--catalog", action="append", default=[], metavar="FILE", help="catalog file (repeatable)"
     )
@@ -55,7 +55,8 @@ def _count(text: str) -> int:
     return value
 
 
-def _timestamp(text: str) -> datetime:
+def timestamp(text: str) -> datetime:
+    """An argparse type: an ISO-8601 time (``Z`` accepted; no offset means UTC, as in pricing)."""
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

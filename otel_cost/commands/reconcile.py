@@ -6,9 +6,9 @@ import argparse
 import csv
 import json
 import sys
-from datetime import date
 from decimal import Decimal
 
+from otel_cost.commands.report import day_argument
 from otel_cost.ledger import LedgerError, open_ledger
 from otel_cost.report.formats import money
 from otel_cost.report.reconcile import ExportError, VarianceLine, load_export, reconcile
@@ -44,10 +44,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--provider", required=True, choices=("openai", "anthropic"))
     parser.add_argument("--usage-export", required=True, metavar="FILE", help="JSON (API page) or CSV export")
     parser.add_argument(
-        "--from", dest="since", type=_day, metavar="YYYY-MM-DD", help="default: the export's first day"
+        "--from",
+        dest="since",
+        type=day_argument,
+        metavar="YYYY-MM-DD",
+        help="default: the export's first day",
     )
     parser.add_argument(
-        "--to", dest="until", type=_day, metavar="YYYY-MM-DD", help="default: the export's last day"
+        "--to", dest="until", type=day_argument, metavar="YYYY-MM-DD", help="default: the export's last day"
     )
     parser.add_argument(
         "--exact-models", action="store_true", help="do not fold dated model snapshots together"
@@ -60,13 +64,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="exit 1 when any line's |variance| exceeds PCT percent",
     )
     parser.set_defaults(func=run)
-
-
-def _day(text: str) -> str:
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
 
 
 def _values(line: VarianceLine) -> list[str]:

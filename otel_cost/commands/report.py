@@ -41,10 +41,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--by", type=_keys, default=(), metavar="KEY[,KEY...]", help="group by these keys")
     parser.add_argument(
-        "--from", dest="since", type=_day, metavar="YYYY-MM-DD", help="first day (UTC, inclusive)"
+        "--from", dest="since", type=day_argument, metavar="YYYY-MM-DD", help="first day (UTC, inclusive)"
     )
     parser.add_argument(
-        "--to", dest="until", type=_day, metavar="YYYY-MM-DD", help="last day (UTC, inclusive)"
+        "--to", dest="until", type=day_argument, metavar="YYYY-MM-DD", help="last day (UTC, inclusive)"
     )
     parser.add_argument("--rules", metavar="FILE", help="allocation rules (YAML)")
     parser.add_argument("--format", choices=FORMATS, default="table")
@@ -72,7 +72,8 @@ def _keys(text: str) -> tuple[str, ...]:
     return keys
 
 
-def _day(text: str) -> str:
+def day_argument(text: str) -> str:
+    """An argparse type: a ``YYYY-MM-DD`` day (also used by ``reprice`` and ``reconcile``)."""
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 
+from otel_cost.commands.report import day_argument
 from otel_cost.ledger import LedgerError, StoredCall, open_ledger
 from otel_cost.pricing import CatalogError, CostResult, load_catalog
 from otel_cost.report.progress import Progress
@@ -35,18 +35,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--catalog", action="append", default=[], metavar="FILE", help="catalog file (repeatable)"
     )
-    parser.add_argument("--from", dest="since", required=True, type=_day, metavar="YYYY-MM-DD")
-    parser.add_argument("--to", dest="until", required=True, type=_day, metavar="YYYY-MM-DD")
+    parser.add_argument("--from", dest="since", required=True, type=day_argument, metavar="YYYY-MM-DD")
+    parser.add_argument("--to", dest="until", required=True, type=day_argument, metavar="YYYY-MM-DD")
     parser.add_argument("--view", metavar="NAME", help="view name (default: repriced-<catalog version>)")
     parser.add_argument("--progress", action="store_true", help="draw a progress bar even without a TTY")
     parser.set_defaults(func=run)
-
-
-def _day(text: str) -> str:
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
 
 
 def service_tier(price_ref: str | None) -> str | None:
