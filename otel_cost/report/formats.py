@@ -38,7 +38,8 @@ def money(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _line_values(line: ReportLine) -> list[str]:
+def line_values(line: ReportLine) -> list[str]:
+    """A line's ``LINE_COLUMNS`` cells, in order."""
     return [
         line.currency,
         money(line.direct),
@@ -81,7 +82,7 @@ def _grid(rows: Sequence[Sequence[str]], numeric_from: int) -> list[str]:
 
 def to_table(report: Report) -> str:
     head = [*report.by, *LINE_COLUMNS]
-    body = [head] + [[*_keys(line, UNATTRIBUTED_LABEL), *_line_values(line)] for line in report.lines]
+    body = [head] + [[*_keys(line, UNATTRIBUTED_LABEL), *line_values(line)] for line in report.lines]
     if report.by:
         for currency, amount in report.totals().items():
             padding = [""] * (len(report.by) - 1)
@@ -111,7 +112,7 @@ def to_csv(report: Report) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*report.by, *LINE_COLUMNS])
     for line in report.lines:
-        writer.writerow([*_keys(line, ""), *_line_values(line)])
+        writer.writerow([*_keys(line, ""), *line_values(line)])
     return buffer.getvalue()
 
 
@@ -126,7 +127,7 @@ def to_json(report: Report) -> str:
         "lines": [
             {
                 "key": dict(zip(report.by, line.key, strict=True)),
-                **dict(zip(LINE_COLUMNS, [line.currency, *_line_values(line)[1:4]], strict=False)),
+                **dict(zip(LINE_COLUMNS, [line.currency, *line_values(line)[1:4]], strict=False)),
                 "calls": line.calls,
                 "unpriced_calls": line.unpriced_calls,
                 "error_calls": line.error_calls,
@@ -165,7 +166,7 @@ def to_markdown(report: Report) -> str:
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "|".join([":---"] * len(report.by) + ["---:"] * len(LINE_COLUMNS)) + "|")
     for line in report.lines:
-        cells = [*_keys(line, UNATTRIBUTED_LABEL), *_line_values(line)]
+        cells = [*_keys(line, UNATTRIBUTED_LABEL), *line_values(line)]
         out.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
     for currency, amount in report.totals().items() if report.by else ():  # no --by: the lines are totals
         cells = ["**total**", *[""] * (len(report.by) - 1), currency, "", "", f"**{money(amount)}**"]

@@ -13,7 +13,7 @@ import json
 from decimal import Decimal
 
 from otel_cost.report.build import Report
-from otel_cost.report.formats import LINE_COLUMNS, UNATTRIBUTED_LABEL, header_lines, money
+from otel_cost.report.formats import LINE_COLUMNS, UNATTRIBUTED_LABEL, header_lines, line_values, money
 
 MAX_BARS = 25
 
@@ -122,17 +122,7 @@ def _table(report: Report) -> str:
     rows: list[str] = []
     for line in report.lines:
         cells = "".join(f"<td>{html.escape(UNATTRIBUTED_LABEL if k is None else k)}</td>" for k in line.key)
-        values = [
-            line.currency,
-            money(line.direct),
-            money(line.allocated),
-            money(line.amount),
-            str(line.calls),
-            str(line.unpriced_calls),
-            str(line.input_tokens),
-            str(line.output_tokens),
-        ]
-        cells += "".join(f'<td class="n">{html.escape(v)}</td>' for v in values)
+        cells += "".join(f'<td class="n">{html.escape(v)}</td>' for v in line_values(line))
         rows.append(f"<tr>{cells}</tr>")
     for currency, amount in report.totals().items():
         pad = "".join("<td></td>" for _ in report.by[1:])
