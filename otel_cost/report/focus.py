@@ -143,7 +143,6 @@ def write_focus(report: FocusReport, out: TextIO, *, billing_account: str | None
     if report.allocated is None:
         return
     for a in report.allocated.allocations:
-        day_s, provider, model, kind, service, *extra = a.source
         keys_by = report.allocated.by
         rules_key = report.allocated.rules_key or ""
         idx = keys_by.index(rules_key) if rules_key in keys_by else keys_by.index(f"attr:{rules_key}")
@@ -152,9 +151,10 @@ def write_focus(report: FocusReport, out: TextIO, *, billing_account: str | None
         ]
         moves += [(t, s, f"share of {a.pool} spend allocated to {t}") for t, s in a.shares if s != 0]
         for target, amount, description in moves:
-            keys = list(extra)
+            source = list(a.source)
             if target is not None:
-                keys[idx - len(BASE_KEYS)] = target
+                source[idx] = target  # the rules key may be a base key (service) or a --by key
+            day_s, provider, model, kind, service, *keys = source
             writer.writerow(
                 _row(
                     amount=money(amount),

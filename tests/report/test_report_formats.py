@@ -177,3 +177,25 @@ def test_markdown_rows_line_up_with_the_header(
     assert [a for a, row in zip(amounts, cells, strict=True) if row[0] == "**total**"] == (
         ["0.18515"] if by else []
     )
+
+
+def test_focus_allocation_by_a_base_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Rules keyed on a column FOCUS rows always carry (service) move shares onto that column."""
+    path = tmp_path / "l.db"
+    with open_ledger(str(path)) as ledger:
+        ledger.append(
+            [
+                make_record(1, amount="3", service="checkout"),
+                make_record(2, amount="1", service="search"),
+                make_record(3, amount="1", service="shared-gateway"),
+            ]
+        )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("key: service\npools:\n  - {match: shared-gateway, method: even}\n")
+    argv = ["report", "--ledger", str(path), "--by", "service", "--rules", str(rules), "--format", "focus"]
+    assert main(argv) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    moves = [(r["x_Service"], r["BilledCost"]) for r in rows if r["ChargeCategory"] == "Adjustment"]
+    # 1 of shared-gateway split evenly over checkout and search: -1, +0.5, +0.5.
+    assert moves == [("shared-gateway", "-1"), ("checkout", "0.5"), ("search", "0.5")]
+    assert sum(Decimal(r["BilledCost"]) for r in rows) == Decimal(5)  # 3 + 1 + 1
