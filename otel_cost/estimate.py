@@ -46,7 +46,9 @@ CONTENT_PREFIXES: tuple[str, ...] = (sc.GEN_AI_PROMPT + ".", sc.GEN_AI_COMPLETIO
 
 _O200K = re.compile(r"^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|chatgpt-4o|o[1-9]|codex|gpt-oss)")
 _CL100K = re.compile(r"^(gpt-4|gpt-3\.5|gpt-35|text-embedding)")
-_INDEXED = re.compile(r"^gen_ai\.(prompt|completion)\.(\d+)\.(content|role)$")
+# OpenLLMetry's indexed keys: gen_ai.prompt.<n>.content, gen_ai.completion.<n>.role, ...
+_SIDES = {sc.GEN_AI_PROMPT: "prompt", sc.GEN_AI_COMPLETION: "completion"}
+_INDEXED = re.compile(rf"^({'|'.join(map(re.escape, _SIDES))})\.(\d+)\.(content|role)$")
 # OpenAI's documented chat accounting (openai-cookbook, "How to count tokens with tiktoken"):
 # every message costs 3 tokens besides its role and content, and the reply is primed with 3.
 _TOKENS_PER_MESSAGE = 3
@@ -149,7 +151,7 @@ def _side_text(attrs: Mapping[str, object], side: str) -> str | None:
     indexed: list[tuple[int, str]] = []
     for key, item in attrs.items():
         match = _INDEXED.match(key)
-        if match and match.group(1) == side and match.group(3) == "content" and isinstance(item, str):
+        if match and _SIDES[match.group(1)] == side and match.group(3) == "content" and isinstance(item, str):
             indexed.append((int(match.group(2)), item))
     if indexed:
         return "\n".join(text for _, text in sorted(indexed))
@@ -185,7 +187,7 @@ def prompt_messages(attrs: Mapping[str, object]) -> list[tuple[str, str]] | None
     contents: dict[int, str] = {}
     for key, item in attrs.items():
         match = _INDEXED.match(key)
-        if match and match.group(1) == "prompt" and isinstance(item, str):
+        if match and match.group(1) == sc.GEN_AI_PROMPT and isinstance(item, str):
             (roles if match.group(3) == "role" else contents)[int(match.group(2))] = item
     if contents and set(contents) <= set(roles):
         return [(roles[i], contents[i]) for i in sorted(contents)]
