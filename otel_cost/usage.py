@@ -55,6 +55,9 @@ MAX_TOKENS = 10**9
 
 INVALID_USAGE = "invalid_usage"
 
+INVALID_UNITS = -1
+"""``CallFacts.http_units`` of a span whose ``cost.units`` is present but not a valid count."""
+
 _INPUT_KEYS = (
     sc.GEN_AI_USAGE_INPUT_TOKENS,
     sc.GEN_AI_USAGE_PROMPT_TOKENS,
@@ -170,7 +173,9 @@ class CallFacts:
     http_host: str | None = None
     http_path: str | None = None
     http_units: int | None = None
-    """Billable units (``cost.units``) the application set on an HTTP span."""
+    """Billable units (``cost.units``) the application set on an HTTP span; ``INVALID_UNITS``
+    when its value is not a count (negative, non-numeric, fractional, absurd), which the catalog
+    prices as ``invalid_usage`` rather than ``missing_units``."""
     provider_cost: Decimal | None = None
     """Provider-reported cost: ``gen_ai.usage.cost.amount`` with ``gen_ai.usage.cost.source=provider``."""
     already_priced: bool = False
@@ -407,7 +412,7 @@ def _http_units(picked: Mapping[str, object]) -> int | None:
     try:
         return _count(value)
     except _Invalid:
-        return None
+        return INVALID_UNITS  # present but bad: unpriced as invalid_usage, not missing_units
 
 
 def read_call(

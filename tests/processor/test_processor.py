@@ -280,6 +280,32 @@ def test_spans_priced_upstream_count_in_the_rollup_llm_and_http_alike(setup: Set
     assert all(pending == {} for pending in setup.pending_rollups())
 
 
+@pytest.mark.parametrize(
+    ("units", "reason"),
+    [
+        (-3, "invalid_usage"),
+        ("three", "invalid_usage"),
+        (2.5, "invalid_usage"),
+        (10**10, "invalid_usage"),
+        (None, "missing_units"),
+    ],
+)
+def test_bad_units_on_a_per_unit_api_are_invalid_not_missing(
+    setup: Setup, units: object, reason: str
+) -> None:
+    """cost.units present but not a count (negative, non-numeric, fractional, absurd) is a bad
+    value, ``invalid_usage``; only a span without it is ``missing_units``."""
+    attrs: dict[str, object] = {sc.HTTP_METHOD: "POST", sc.HTTP_URL: "https://ocr.example/pages"}
+    if units is not None:
+        attrs[sc.COST_UNITS] = units
+    tracer = setup.provider.get_tracer("test")
+    with tracer.start_as_current_span("POST", kind=SpanKind.CLIENT, attributes=attrs):  # type: ignore[arg-type]
+        pass
+    out = setup.spans()["POST"].attributes or {}
+    assert (out[sc.COST_STATUS], out[sc.COST_REASON]) == ("unpriced", reason)
+    assert sc.COST_AMOUNT not in out
+
+
 def test_http_spans_priced_by_api_rules_and_redacted(setup: Setup) -> None:
     tracer = setup.provider.get_tracer("test")
     with tracer.start_as_current_span(
