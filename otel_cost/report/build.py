@@ -55,6 +55,8 @@ class AllocationRecord:
     calls: int
     method: str
     shares: tuple[tuple[str, Decimal], ...]
+    unpriced_calls: int = 0
+    """Calls of the pooled line that could not be (fully) priced: counted, never hidden by pooling."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +214,7 @@ def _allocate(
                 calls=line.calls,
                 method=pool.method,
                 shares=ordered,
+                unpriced_calls=line.unpriced_calls,
             )
         )
         for target, share in ordered:

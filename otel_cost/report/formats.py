@@ -144,6 +144,7 @@ def to_json(report: Report) -> str:
                 "currency": a.currency,
                 "amount": money(a.amount),
                 "calls": a.calls,
+                "unpriced_calls": a.unpriced_calls,
                 "shares": {target: money(share) for target, share in a.shares},
             }
             for a in report.allocations
@@ -177,8 +178,8 @@ def to_markdown(report: Report) -> str:
             "",
             "## Allocations",
             "",
-            "| pool line | method | amount | calls | shares |",
-            "|:---|:---|---:|---:|:---|",
+            "| pool line | method | amount | calls | unpriced calls | shares |",
+            "|:---|:---|---:|---:|---:|:---|",
         ]
         for a in report.allocations:
             source = ", ".join(
@@ -186,7 +187,10 @@ def to_markdown(report: Report) -> str:
             )
             shares = "; ".join(f"{t}: {money(s)}" for t, s in a.shares)
             amount = f"{money(a.amount)} {a.currency}"
-            out.append(f"| {_md_cell(source)} | {a.method} | {amount} | {a.calls} | {_md_cell(shares)} |")
+            out.append(
+                f"| {_md_cell(source)} | {a.method} | {amount} | {a.calls} | {a.unpriced_calls}"
+                f" | {_md_cell(shares)} |"
+            )
     return "\n".join(out) + "\n"
 
 

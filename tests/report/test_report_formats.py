@@ -93,7 +93,9 @@ def test_json_lines_sum_to_the_ledger_total(ledger_path: Path, capsys: pytest.Ca
     assert sum(Decimal(line["amount"]) for line in doc["lines"]) == expected
     assert doc["totals"] == {"USD": "0.18515"}
     assert sum(line["calls"] for line in doc["lines"]) + sum(a["calls"] for a in doc["allocations"]) == 60
-    assert sum(line["unpriced_calls"] for line in doc["lines"]) == 0  # call 8 is unattributed: pooled
+    # call 8 is unpriced and unattributed: pooled, so it shows in the allocation trail, not a line
+    assert sum(line["unpriced_calls"] for line in doc["lines"]) == 0
+    assert sum(a["unpriced_calls"] for a in doc["allocations"]) == 1
     assert {line["key"]["project"] for line in doc["lines"]} == {"ads", "search"}
 
 
