@@ -142,7 +142,7 @@ class EnrichingExporter(SpanExporter):
 class DeferredRoute:
     """One BSP whose exporter enriches: ``on_end`` hands it the raw span when it will queue it."""
 
-    __slots__ = ("_batch", "_queue", "processor", "wrapper")
+    __slots__ = ("_batch", "_lock", "_queue", "processor", "wrapper")
 
     def __init__(
         self, processor: SpanProcessor, batch: object, queue: deque[object], wrapper: EnrichingExporter
@@ -151,10 +151,23 @@ class DeferredRoute:
         self.wrapper = wrapper
         self._batch = batch
         self._queue = queue
+        self._lock = threading.Lock()
 
     def accepts(self) -> bool:
-        """False when the BSP would drop a span (shut down) or evict its oldest one (queue full)."""
+        """False when the BSP would drop a span (shut down) or evict its oldest one (queue full).
+        A check only: with several routes (``_on_end_planned``) two threads can still race for the
+        last slot; the one-BSP path uses :meth:`offer`."""
         return len(self._queue) < (self._queue.maxlen or 0) and not getattr(self._batch, "_shutdown", True)
+
+    def offer(self, span: ReadableSpan) -> bool:
+        """Hand ``span`` to the BSP unless it would drop it (shut down) or evict its oldest, not yet
+        priced span (queue full); the check and the hand-over are one step, so two application
+        threads cannot both take the last free slot. True when handed over."""
+        with self._lock:
+            if not self.accepts():
+                return False
+            self.processor.on_end(span)
+            return True
 
 
 def defer_through(

@@ -201,8 +201,7 @@ class CostSpanProcessor(SpanProcessor):
             if not others and len(deferred) == 1:  # the common case: one BSP, a sampled span
                 route = deferred[0]
                 context = span.context
-                if context is not None and context.trace_flags.sampled and route.accepts():
-                    route.processor.on_end(span)
+                if context is not None and context.trace_flags.sampled and route.offer(span):
                     return
             self._on_end_planned(span, deferred, others)
             return

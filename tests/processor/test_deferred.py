@@ -3,6 +3,7 @@ metrics counted once, a full queue, install() with several processors, shutdown 
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -231,6 +232,56 @@ def test_full_queue_spans_priced_on_end_and_metrics_stay_exact(
     assert _metric_points(reader, sc.METRIC_COST_CALLS) == [10]
     (spend,) = _metric_points(reader, sc.METRIC_COST_SPEND)
     assert spend == pytest.approx(0.01, rel=1e-12)  # 10 x 1000 x $1/M
+
+
+def test_full_queue_under_concurrent_threads_never_evicts_an_unpriced_span(
+    catalog: PriceCatalog, reader: InMemoryMetricReader, providers: list[TracerProvider]
+) -> None:
+    """Application threads racing for the BSP's last free slot: the check and the hand-over are one
+    step, so the BSP never evicts a queued, not yet priced span and every call is counted once.
+    A stress test: the GIL's switch interval is shortened so the threads interleave between check
+    and append; without the lock in ``DeferredRoute.offer`` it failed about one run in five here."""
+    exporter = _Gate()
+    bsp = BatchSpanProcessor(
+        exporter, max_queue_size=4, max_export_batch_size=1, schedule_delay_millis=60_000
+    )
+    provider = TracerProvider()
+    provider.add_span_processor(
+        CostSpanProcessor(bsp, catalog=catalog, meter_provider=MeterProvider(metric_readers=[reader]))
+    )
+    providers.append(provider)
+    tracer = provider.get_tracer("t")
+    attributes = {**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}
+
+    with tracer.start_as_current_span("call-first", attributes=attributes):
+        pass
+    assert exporter.entered.wait(10)  # the worker holds the first call in the blocked export
+    threads, per_thread = 8, 200
+    start = threading.Barrier(threads)
+
+    def calls() -> None:
+        start.wait()
+        for i in range(per_thread):
+            with tracer.start_as_current_span(f"call-{i}", attributes=attributes):
+                pass
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        workers = [threading.Thread(target=calls) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+    finally:
+        sys.setswitchinterval(interval)
+    exporter.release.set()
+    provider.force_flush()
+    total = 1 + threads * per_thread
+    assert len(exporter.get_finished_spans()) == 5  # the blocked one and a full queue of 4
+    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [total]
+    (spend,) = _metric_points(reader, sc.METRIC_COST_SPEND)
+    assert spend == pytest.approx(total * 0.001, rel=1e-12)  # each call: 1000 x $1/M = $0.001
 
 
 def test_install_with_two_batch_processors_and_a_simple_one(
