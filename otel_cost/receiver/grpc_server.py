@@ -33,6 +33,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from otel_cost.receiver._auth import bearer_matches
 from otel_cost.receiver.config import Endpoint
 from otel_cost.receiver.pipeline import CommitFailed, Overloaded, Pipeline, ShuttingDown
 
@@ -65,7 +66,7 @@ class TraceExportHandler:
     def export(self, body: bytes, context: grpc.ServicerContext) -> ExportTraceServiceResponse:
         if self._auth is not None:
             given = dict(context.invocation_metadata()).get("authorization")
-            if given != self._auth:
+            if not bearer_matches(given if isinstance(given, str) else None, self._auth):
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
         try:
             request = ExportTraceServiceRequest.FromString(body)

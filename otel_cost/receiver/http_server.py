@@ -30,6 +30,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from otel_cost.receiver._auth import bearer_matches
 from otel_cost.receiver.config import Endpoint
 from otel_cost.receiver.pipeline import CommitFailed, Overloaded, Pipeline, ShuttingDown
 
@@ -213,7 +214,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         content_type = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
         json_body = content_type == JSON
-        if self._server.auth is not None and self.headers.get("Authorization") != self._server.auth:
+        if self._server.auth is not None and not bearer_matches(
+            self.headers.get("Authorization"), self._server.auth
+        ):
             self._discard_body()
             self._error(401, "missing or wrong bearer token", json_body, {"WWW-Authenticate": "Bearer"})
             return
