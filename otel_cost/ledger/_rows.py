@@ -80,26 +80,10 @@ CALL_COLUMNS: tuple[str, ...] = (
 """Every hashed column of ``calls``, in canonical order (``row_hash`` follows them)."""
 
 TEXT_COLUMNS = frozenset(
-    {
-        "trace_id",
-        "span_id",
-        "day",
-        "kind",
-        "service",
-        "provider",
-        "model",
-        "operation",
-        "status",
-        "reason",
-        "source",
-        "currency",
-        "amount",
-        "price_ref",
-        "price_model",
-        "breakdown",
-        "attribution",
-    }
+    {*GROUP_COLUMNS, "trace_id", "span_id", "amount", "price_ref", "price_model", "breakdown", "attribution"}
 )
+"""Columns stored as text; the rest are integers."""
+
 
 Row = tuple[str | int | None, ...]
 

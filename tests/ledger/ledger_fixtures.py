@@ -54,3 +54,22 @@ def make_record(
         usage=TokenUsage(input_tokens=input_tokens, output_tokens=output_tokens),
         attribution=dict(attribution or {}),
     )
+
+
+WRITER_SCRIPT = """
+import json, sys
+from otel_cost.ledger import open_ledger
+from tests.ledger.ledger_fixtures import make_record
+url, offset = sys.argv[1], int(sys.argv[2])
+ledger = open_ledger(url)
+new = 0
+for b in range(40):
+    own = [make_record(offset + b * 10 + i, amount="0.001") for i in range(5)]
+    shared = [make_record(900_000 + b * 10 + i, amount="0.5") for i in range(2)]
+    new += len(ledger.append(own + shared))
+ledger.close()
+print(json.dumps({"new": new}))
+"""
+"""A writer process (``python -c WRITER_SCRIPT URL OFFSET``): 40 batches of 5 own records and 2
+shared ones (the same in every writer, as a span sent to two receivers); prints how many of its
+records the ledger reported as new."""

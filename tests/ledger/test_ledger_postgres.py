@@ -9,26 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from otel_cost.ledger import open_ledger
-from tests.ledger.ledger_fixtures import make_record
+from tests.ledger.ledger_fixtures import WRITER_SCRIPT, make_record
 
 REPO = Path(__file__).resolve().parents[2]
-
-# A writer process: appends its own spans and the shared ones (sent to both receivers), batch by
-# batch, and prints how many of its records the ledger reported as new.
-_WRITER = """
-import json, sys
-from otel_cost.ledger import open_ledger
-from tests.ledger.ledger_fixtures import make_record
-url, offset = sys.argv[1], int(sys.argv[2])
-ledger = open_ledger(url)
-new = 0
-for b in range(40):
-    own = [make_record(offset + b * 10 + i, amount="0.001") for i in range(5)]
-    shared = [make_record(900_000 + b * 10 + i, amount="0.5") for i in range(2)]
-    new += len(ledger.append(own + shared))
-ledger.close()
-print(json.dumps({"new": new}))
-"""
 
 
 def test_append_dedupes_and_verifies(postgres_url: str) -> None:
@@ -48,7 +31,7 @@ def test_two_writers_share_one_ledger(postgres_url: str) -> None:
     """Two receiver processes append at once; the 80 spans sent to both are stored and reported new once."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _WRITER, postgres_url, str(offset)],
+            [sys.executable, "-c", WRITER_SCRIPT, postgres_url, str(offset)],
             cwd=REPO,
             stdout=subprocess.PIPE,
             text=True,

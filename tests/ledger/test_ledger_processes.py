@@ -12,29 +12,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from otel_cost.ledger import open_ledger
+from tests.ledger.ledger_fixtures import WRITER_SCRIPT
 
 REPO = Path(__file__).resolve().parents[2]
 
-_WRITER = """
-import json, sys
-from otel_cost.ledger import open_ledger
-from tests.ledger.ledger_fixtures import make_record
-url, offset = sys.argv[1], int(sys.argv[2])
-ledger = open_ledger(url)
-new = 0
-for b in range(40):
-    own = [make_record(offset + b * 10 + i, amount="0.001") for i in range(5)]
-    shared = [make_record(900_000 + b * 10 + i, amount="0.5") for i in range(2)]
-    new += len(ledger.append(own + shared))
-ledger.close()
-print(json.dumps({"new": new}))
-"""
 
 # Appends one-record batches forever, printing each id once append has returned (= acknowledged).
 _ENDLESS = """
 import sys
 from otel_cost.ledger import open_ledger
-from tests.ledger.ledger_fixtures import make_record
+from tests.ledger.ledger_fixtures import WRITER_SCRIPT, make_record
 ledger = open_ledger(sys.argv[1])
 n = 0
 while True:
@@ -49,7 +36,10 @@ def test_two_processes_share_one_sqlite_ledger(tmp_path: Path) -> None:
     open_ledger(url).close()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _WRITER, url, str(offset)], cwd=REPO, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", WRITER_SCRIPT, url, str(offset)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for offset in (100_000, 200_000)
     ]
