@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -71,7 +71,7 @@ def compact(
     """Roll up calls older than ``keep_days`` full UTC days before ``today`` (default: now)."""
     if keep_days < 0:
         raise ValueError(f"keep_days must be >= 0, got {keep_days}")
-    day = today or datetime.now(timezone.utc).date()
+    day = today or datetime.now(UTC).date()
     cutoff = (day - timedelta(days=keep_days)).isoformat()
     db = ledger.db
     with ledger.lock, db.write_transaction():

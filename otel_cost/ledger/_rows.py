@@ -17,7 +17,7 @@ import hashlib
 import json
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from json.encoder import encode_basestring
 
@@ -163,7 +163,7 @@ def day_of(epoch_ns: int) -> str:
     day = epoch_ns // 86_400_000_000_000
     text = _DAYS.get(day)
     if text is None:
-        text = datetime.fromtimestamp(day * 86_400, tz=timezone.utc).strftime("%Y-%m-%d")
+        text = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
         if len(_DAYS) < 4096:
             _DAYS[day] = text
     return text

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,6 @@ from genai_prices import types as gp
 
 from otel_cost.pricing._entries import ALWAYS, Constraint, Entry, Variant
 from otel_cost.pricing._prices import PriceValue
-
-UTC = timezone.utc
 
 
 def date_ns(day: date) -> int:

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -217,7 +217,7 @@ def _iso(epoch_ns: int | None, day: str) -> str:
     if epoch_ns is None:
         return day
     seconds, nanos = divmod(epoch_ns, 10**9)
-    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    stamp = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{stamp}.{nanos:09d}Z"
 
 

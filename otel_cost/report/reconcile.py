@@ -30,7 +30,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -103,7 +103,7 @@ def model_key(model: str, exact: bool) -> str:
 
 def _day_of(value: object) -> str:
     if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
-        return datetime.fromtimestamp(int(value), tz=timezone.utc).strftime("%Y-%m-%d")
+        return datetime.fromtimestamp(int(value), tz=UTC).strftime("%Y-%m-%d")
     text = str(value).strip()
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -114,7 +114,7 @@ def _day_of(value: object) -> str:
             moment.tzinfo is None
         ):  # no offset: UTC, as the ledger's days are (astimezone would use local time)
             return moment.strftime("%Y-%m-%d")
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%d")
+        return moment.astimezone(UTC).strftime("%Y-%m-%d")
     try:
         return datetime.fromisoformat(text[:10]).strftime("%Y-%m-%d")
     except ValueError:

@@ -3,11 +3,10 @@ other test folders' support modules)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 MTOK = Decimal(1_000_000)
-UTC = timezone.utc
 # A fixed call time, so results do not drift with today's date: before genai-prices began
 # modelling batch/flex/priority variants (2026-10-12/14), after o3's 2025-06-10 price cut.
 AT_2025 = datetime(2025, 9, 1, 12, 0, tzinfo=UTC)
