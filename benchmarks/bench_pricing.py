@@ -22,15 +22,16 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from genai_prices import Usage, calc_price
 
 from otel_cost.pricing import TokenUsage, default_catalog
+from otel_cost.pricing import catalog as catalog_module
 
-AT = datetime(2025, 9, 1, 12, 0, tzinfo=timezone.utc)
+AT = datetime(2025, 9, 1, 12, 0, tzinfo=UTC)
 AT_NS = int(AT.timestamp()) * 1_000_000_000
 
 
@@ -136,6 +137,21 @@ def runner_ours(calls: list[Call]) -> Callable[[], None]:
     return run
 
 
+def runner_pure_python(calls: list[Call]) -> Callable[[], None]:
+    """Ours without the C accelerator (what an install without a C compiler runs)."""
+    run = runner_ours(calls)
+
+    def pure() -> None:
+        saved = catalog_module.fast_cost, catalog_module.fast_price
+        catalog_module.fast_cost = catalog_module.fast_price = None
+        try:
+            run()
+        finally:
+            catalog_module.fast_cost, catalog_module.fast_price = saved
+
+    return pure
+
+
 def runner_genai(calls: list[Call]) -> Callable[[], None]:
     contexts = {None: None, "batch": {"processing": "batch"}}
     args = [(genai_usage(c.usage), c.model, c.genai_provider, contexts[c.tier]) for c in calls]
@@ -233,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         f"otel-cost {_version('otel-cost')}, genai-prices {_version('genai-prices')}, "
         f"litellm {_version('litellm')}"
     )
+    accelerated = catalog_module.fast_cost is not None
+    print(f"otel-cost C accelerator: {'built' if accelerated else 'absent (pure Python)'}")
     print(f"medians of {args.repeats} repeats; each library timed alternately with ours")
 
     ours, genai, ratio = compare(
@@ -240,6 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"{'otel-cost PriceCatalog.price_tokens':<40} {ours:9.3f} us/call")
     print(f"{'genai-prices calc_price':<40} {genai:9.3f} us/call   ours is {ratio:6.1f}x faster")
+    if accelerated:
+        _, pure, pure_ratio = compare(
+            runner_ours(calls), runner_pure_python(calls), len(calls), args.repeats, args.passes * 10
+        )
+        print(
+            f"{'otel-cost without the C accelerator':<40} {pure:9.3f} us/call   "
+            f"(ours with it is {pure_ratio:.2f}x faster; genai-prices/this: {genai / pure:.1f}x)"
+        )
     lite = litellm_calls(calls)
     if isinstance(lite, str):
         print(f"{'litellm cost_per_token':<40} skipped: {lite}")

@@ -78,6 +78,12 @@ class PriceSet:
         """No token or request price at all (e.g. a model billed only per audio hour)."""
         return all(getattr(self, c) is None for c in COMPONENTS)
 
+    def vector(self) -> tuple[object, ...]:
+        """The prices as a tuple for the C accelerator (``_speedups.c``): the ten component
+        prices in ``COMPONENTS`` order, ``plain_sum``, then ``((threshold, vector), ...)``."""
+        tiers = tuple((threshold, prices.vector()) for threshold, prices in self.tiers)
+        return (*(getattr(self, c) for c in COMPONENTS), self.plain_sum, tiers)
+
     def for_input(self, input_tokens: int) -> PriceSet:
         """The tier a request with ``input_tokens`` total input falls in."""
         chosen = self

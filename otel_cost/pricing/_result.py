@@ -11,7 +11,8 @@ dropped. Long-context tiers are whole ``PriceSet``s chosen by the request's tota
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -26,11 +27,24 @@ from otel_cost.pricing.types import (
 _ZERO = Decimal(0)
 _new = object.__new__
 
+NO_EXTENSIONS_ENV = "OTEL_COST_NO_EXTENSIONS"
+
 
 class Slot:
     """Everything needed to price a (provider, model, tier) while ``lo <= at_ns < hi``."""
 
-    __slots__ = ("currency", "discounts", "hi", "lo", "model", "price_ref", "prices", "provider", "ref")
+    __slots__ = (
+        "currency",
+        "discounts",
+        "fast",
+        "hi",
+        "lo",
+        "model",
+        "price_ref",
+        "prices",
+        "provider",
+        "ref",
+    )
 
     def __init__(  # noqa: PLR0917
         self,
@@ -54,6 +68,8 @@ class Slot:
         self.model = model
         self.discounts = discounts
         self.price_ref = f"{ref}@{version}"
+        self.fast = (prices.vector(), currency, self.price_ref, provider, model)
+        """What the C accelerator (``_speedups.cost``) reads: the prices and the result's strings."""
 
     def cost(self, usage: TokenUsage) -> CostResult | None:
         """The ``priced`` (or ``partial``) cost of ``usage`` at this slot's prices, before
@@ -269,3 +285,28 @@ def priced(  # noqa: PLR0917 - hot path, positional on purpose
     result.source = "local"
     result.__class__ = CostResult
     return result
+
+
+FastCost = Callable[[tuple[object, ...], TokenUsage], "CostResult | None"]
+FastPrice = Callable[[dict[Any, Slot], Any, Any, Any, int, Any], "CostResult | None"]
+
+
+def _load_accelerator() -> tuple[FastCost, FastPrice] | tuple[None, None]:
+    """The C accelerator's ``cost`` and ``price``; Nones when it was not built (no C compiler
+    at install) or ``OTEL_COST_NO_EXTENSIONS`` is set to a non-empty value."""
+    if os.environ.get(NO_EXTENSIONS_ENV):
+        return None, None
+    try:
+        from otel_cost.pricing import _speedups
+    except ImportError:
+        return None, None
+    _speedups.init(TokenUsage, CostResult, Slot, _ZERO)
+    return _speedups.cost, _speedups.price
+
+
+fast_cost, fast_price = _load_accelerator()
+"""``fast_cost(slot.fast, usage)``: :meth:`Slot.cost`'s result computed in C, or None where the
+Python code must run (errors, no usage, a usage that is not an exact TokenUsage of ints).
+``fast_price(slots, provider, model, service_tier, at_ns, usage)``: the same for the cached
+slot of a catalog, or None when there is none for that time or it has discounts. Both None
+when the extension is absent."""

@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from functools import cache
 from importlib import resources
@@ -30,7 +30,7 @@ from otel_cost.pricing._genai import GenaiIndex, bundled_providers, load_snapsho
 from otel_cost.pricing._names import normalise_provider
 from otel_cost.pricing._prices import InvalidUsage
 from otel_cost.pricing._resolve import Resolved, Resolver
-from otel_cost.pricing._result import Slot, discounted, priced
+from otel_cost.pricing._result import Slot, discounted, fast_cost, fast_price, priced
 from otel_cost.pricing.types import CostResult, TokenUsage, unpriced
 
 __all__ = ("CatalogError", "PriceCatalog", "default_catalog", "load_catalog")
@@ -40,7 +40,7 @@ _logger = logging.getLogger(__name__)
 GENAI_PRICES_DATA_ENV = "OTEL_COST_GENAI_PRICES_DATA"
 """Path of a genai-prices ``data.json`` replacing the bundled model prices (refresh without a release)."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RESOLVE_CACHE_MAX = 8192
 
 
@@ -51,7 +51,7 @@ def to_ns(at: datetime | int | None) -> int:
     if isinstance(at, int):
         return at
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
+        at = at.replace(tzinfo=UTC)
     delta = at - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
 
@@ -122,6 +122,10 @@ class PriceCatalog:
         negotiated discounts (e.g. ``{"project": "search"}``)."""
         try:
             at_ns = at if type(at) is int else to_ns(at)
+            if fast_price is not None:
+                result = fast_price(self._slots, provider, model, service_tier, at_ns, usage)
+                if result is not None:
+                    return result
             slot = self._slots.get((provider, model, service_tier))
             if slot is None or not slot.lo <= at_ns < slot.hi:
                 found = self._slot(model, provider, at_ns, service_tier)
@@ -130,12 +134,14 @@ class PriceCatalog:
                 slot = cast(Slot, found)
             if usage is None:
                 return unpriced("no_usage", provider=slot.provider, model=slot.model)
-            try:
-                result = slot.cost(usage)
-            except (InvalidUsage, AttributeError, TypeError):  # not a TokenUsage: also invalid
-                return unpriced("invalid_usage", provider=slot.provider, model=slot.model)
+            result = fast_cost(slot.fast, usage) if fast_cost is not None else None
             if result is None:
-                return unpriced("no_usage", provider=slot.provider, model=slot.model)
+                try:
+                    result = slot.cost(usage)
+                except (InvalidUsage, AttributeError, TypeError):  # not a TokenUsage: also invalid
+                    return unpriced("invalid_usage", provider=slot.provider, model=slot.model)
+                if result is None:
+                    return unpriced("no_usage", provider=slot.provider, model=slot.model)
             if slot.discounts:
                 for rule in slot.discounts:
                     if rule.constraint.active(at_ns) and _attribution_matches(rule.when, attribution):
