@@ -11,7 +11,6 @@ configured bearer token.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import socket
@@ -32,6 +31,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from otel_cost.receiver._auth import bearer_matches
 from otel_cost.receiver.config import Endpoint
+from otel_cost.receiver.otlp_json import BadRequest, DecodedJson, decode_json
 from otel_cost.receiver.pipeline import CommitFailed, Overloaded, Pipeline, ShuttingDown
 
 _log = logging.getLogger(__name__)
@@ -45,63 +45,6 @@ _READ_CHUNK = 64 * 1024
 
 class BodyTooLarge(Exception):
     """The body, as sent or once decompressed, is over the limit."""
-
-
-class BadRequest(Exception):
-    """The body cannot be read or decoded."""
-
-
-def _hex_to_b64(value: object) -> object:
-    # OTLP/JSON carries ids as hex; protobuf's JSON mapping expects base64. An id that is not
-    # valid hex becomes empty bytes, so that span alone is rejected (partial success).
-    if not isinstance(value, str):
-        return value
-    try:
-        raw = bytes.fromhex(value)
-    except ValueError:
-        raw = b""
-    return base64.b64encode(raw).decode("ascii")
-
-
-_ID_KEYS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
-
-
-def _fix_ids(obj: dict[str, Any]) -> None:
-    for key in _ID_KEYS:
-        if key in obj:
-            obj[key] = _hex_to_b64(obj[key])
-
-
-def decode_json(body: bytes) -> ExportTraceServiceRequest:
-    """OTLP/JSON -> request: hex ids, integer enums, unknown fields ignored (spec)."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise BadRequest("body is not a JSON object")
-    for rs in _list(data, "resourceSpans", "resource_spans"):
-        for ss in _list(rs, "scopeSpans", "scope_spans"):
-            for span in _list(ss, "spans"):
-                _fix_ids(span)
-                for link in _list(span, "links"):
-                    _fix_ids(link)
-    request = ExportTraceServiceRequest()
-    try:
-        json_format.ParseDict(data, request, ignore_unknown_fields=True)
-    except json_format.ParseError as exc:
-        raise BadRequest(f"not an OTLP/JSON ExportTraceServiceRequest: {exc}") from exc
-    return request
-
-
-def _list(obj: object, *keys: str) -> list[dict[str, Any]]:
-    if not isinstance(obj, dict):
-        return []
-    for key in keys:
-        value = obj.get(key)
-        if isinstance(value, list):
-            return [v for v in value if isinstance(v, dict)]
-    return []
 
 
 def gunzip_capped(data: bytes, limit: int) -> bytes:
@@ -226,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             body = self._read_body()
-            request = decode_json(body) if json_body else _decode_protobuf(body)
+            decoded = decode_json(body) if json_body else DecodedJson(_decode_protobuf(body))
         except BodyTooLarge as exc:
             self.close_connection = True
             self._error(413, str(exc), json_body, {"Connection": "close"})
@@ -236,7 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         retry = {"Retry-After": str(self._server.retry_after_s)}
         try:
-            result = self._server.pipeline.export(request)
+            result = self._server.pipeline.export(decoded.request)
         except (Overloaded, ShuttingDown, CommitFailed) as exc:
             self._error(503, str(exc), json_body, retry)
             return
@@ -245,11 +188,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(503, f"internal error: {exc}", json_body, retry)
             return
         response = ExportTraceServiceResponse()
-        if result.rejected_spans:
+        rejected = decoded.rejected_spans + result.rejected_spans
+        if rejected:
+            message = "; ".join(m for m in (decoded.error_message, result.error_message) if m)
             response.partial_success.CopyFrom(
-                ExportTracePartialSuccess(
-                    rejected_spans=result.rejected_spans, error_message=result.error_message
-                )
+                ExportTracePartialSuccess(rejected_spans=rejected, error_message=message)
             )
         self._send_message(200, response, json_body)
 

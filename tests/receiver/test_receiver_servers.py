@@ -99,6 +99,57 @@ def test_http_json_hex_ids_and_partial_success(tmp_path: Path):
         assert [row.trace_id for row in stored] == ["5b8efff798038103d269b633813fc60c"]
 
 
+def _json_span(n: int, **changes: object) -> dict[str, object]:
+    """A priced gpt-4o chat span in OTLP/JSON (hex ids, string int64s)."""
+    return {
+        "traceId": f"{n:032x}",
+        "spanId": f"{n:016x}",
+        "name": "chat gpt-4o",
+        "kind": 3,
+        "startTimeUnixNano": "1763856000000000000",
+        "endTimeUnixNano": "1763856000500000000",
+        "attributes": [
+            {"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
+            for k, v in chat_attrs().items()
+        ],
+        **changes,
+    }
+
+
+def test_http_json_span_that_does_not_parse_is_rejected_alone(tmp_path: Path):
+    """A field protobuf's JSON mapping cannot read (a time that is not a number, an attribute
+    value that is not an AnyValue) fails that span only; a resource that does not parse takes
+    its own spans with it. The rest of the batch is priced and stored."""
+    bad_time = _json_span(2, startTimeUnixNano="yesterday")
+    bad_value = _json_span(3, attributes=[{"key": "gen_ai.request.model", "value": {"intValue": "many"}}])
+    body = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "agent"}}]},
+                "scopeSpans": [
+                    {"scope": {"name": "s"}, "spans": [_json_span(1), bad_time, bad_value, _json_span(4)]}
+                ],
+            },
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"boolValue": "maybe"}}]},
+                "scopeSpans": [{"spans": [_json_span(5), _json_span(6)]}],
+            },
+            {"resource": {}, "scopeSpans": [{"spans": [_json_span(7)]}]},
+        ]
+    }
+    with running_receiver(tmp_path) as (receiver, ledger):
+        code, _headers, raw = post(receiver.ports.http, json.dumps(body).encode(), "application/json")
+        assert code == 200
+        answer = json.loads(raw)
+        assert answer["partialSuccess"]["rejectedSpans"] == "4"
+        message = answer["partialSuccess"]["errorMessage"]
+        assert "4 span(s) could not be parsed" in message
+        assert "resourceSpans[0].scopeSpans[0].spans[1]" in message
+        assert total(ledger) == (3 * GPT4O_CALL, 3)
+        stored = sorted(row.trace_id for row in ledger.calls())  # type: ignore[attr-defined]
+        assert stored == [f"{n:032x}" for n in (1, 4, 7)]
+
+
 def test_garbage_gets_400_and_invalid_argument_and_the_receiver_keeps_serving(tmp_path: Path):
     with running_receiver(tmp_path) as (receiver, ledger):
         code, _headers, raw = post(receiver.ports.http, b"\xff\x00garbage\x13", "application/x-protobuf")
