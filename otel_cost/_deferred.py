@@ -234,7 +234,11 @@ class Backlog:
         if self._thread is None or self._pid != os.getpid():
             self._start()
         queue.append((span, also))
-        if len(queue) >= self._wake_at and not self._wake.is_set():
+        if self._stopped:
+            # ``stop`` ran between the check above and the append: its drain may have missed
+            # this span, and no thread is left to price it, so price it here.
+            self.drain()
+        elif len(queue) >= self._wake_at and not self._wake.is_set():
             self._wake.set()
         return True
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from typing import Any, cast
 
 import pytest
 from opentelemetry.context import Context
@@ -21,7 +23,7 @@ from opentelemetry.util.types import Attributes
 
 from otel_cost import CostSpanProcessor, RecordAllSampler, install
 from otel_cost import semconv as sc
-from otel_cost._deferred import EnrichingExporter
+from otel_cost._deferred import Backlog, EnrichingExporter
 from otel_cost.pricing import PriceCatalog
 
 # acme-chat (tests/processor/catalog.yaml): $1 per million input tokens, $2 per million output.
@@ -382,3 +384,30 @@ def test_unsampled_spans_priced_off_the_application_thread(
     (spend,) = _metric_points(reader, sc.METRIC_COST_SPEND)
     assert spend == pytest.approx(0.002, rel=1e-12)  # 2 x 1000 x $1/M
     assert exporter.get_finished_spans() == ()
+
+
+def test_a_span_submitted_as_the_backlog_stops_is_still_priced() -> None:
+    """``stop`` landing between ``submit``'s stopped-check and its append (forced here by a
+    queue whose append runs ``stop`` first): the span must be priced, not left in a queue no
+    thread will drain. The span and rollups are placeholders: only ``enrich`` sees them."""
+    priced: list[object] = []
+    recorded: list[list[Any]] = []
+
+    def enrich(span: object, also: object, batch: list[Any]) -> None:
+        priced.append(span)
+        batch.append(span)
+
+    backlog = Backlog(enrich, recorded.append)
+
+    class StopFirst(deque[Any]):
+        def append(self, item: Any) -> None:
+            backlog.stop()
+            super().append(item)
+
+    backlog._queue = StopFirst()  # pyright: ignore[reportPrivateUsage]
+    span = cast(ReadableSpan, object())
+    assert backlog.submit(span, ()) is True
+    assert priced == [span]
+    assert recorded == [[span]]
+    assert not backlog._queue  # pyright: ignore[reportPrivateUsage]
+    assert backlog.submit(span, ()) is False  # stopped: the caller prices it
