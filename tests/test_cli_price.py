@@ -180,3 +180,19 @@ def test_catalog_show(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["catalog", "show", "no-such-model-1"])
     assert code == 1
     assert "unknown_model" in capsys.readouterr().out
+
+
+def test_catalog_show_lists_a_free_tier(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A tier priced at $0 is a price and is shown; a component without tiers shows none."""
+    path = tmp_path / "free.yaml"
+    path.write_text(
+        "version: 1\nmodels:\n  - id: promo\n    prices:\n"
+        "      input_mtok: {base: '1.50', tiers: [{start: 100000, price: '0'}]}\n"
+        "      output_mtok: '6'\n",
+        encoding="utf-8",
+    )
+    code = main(["catalog", "show", "promo", "--catalog", str(path), "--json"])
+    info = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert info["prices"]["standard"]["input_mtok"] == "1.5 (input>100000: 0)"
+    assert info["prices"]["standard"]["output_mtok"] == "6"

@@ -314,7 +314,7 @@ class _Reader:
                     id=f"{Path(self.name).stem}#{i}",
                 )
             )
-        api_ids: set[str] = set()
+        api_ids: dict[str, list[tuple[int, Constraint]]] = {}
         for i, item in enumerate(data.get("apis", [])):
             key = f"apis[{i}]"
             if "per_call" in item:
@@ -324,9 +324,14 @@ class _Reader:
             else:
                 kind, price = "unit", self.decimal(item["per_unit"], f"{key}.per_unit")
             constraint = self.constraint(item, key)
-            if item["id"] in api_ids and constraint is ALWAYS:
-                raise self.fail(f"{key}.id", f"duplicate api rule {item['id']!r} without effective dates")
-            api_ids.add(item["id"])
+            # Rules sharing an id are one API's prices over time: their dates must not overlap,
+            # or a call on a shared day would have two prices.
+            for j, other in api_ids.get(item["id"], ()):
+                if _overlap(constraint, other):
+                    raise self.fail(
+                        f"{key}.id", f"api rule {item['id']!r} overlaps apis[{j}] in time (effective dates)"
+                    )
+            api_ids.setdefault(item["id"], []).append((i, constraint))
             result.apis.append(
                 ApiRule(
                     id=str(item["id"]),
@@ -342,3 +347,12 @@ class _Reader:
                 )
             )
         return result
+
+
+def _overlap(a: Constraint, b: Constraint) -> bool:
+    """Whether two effective-date windows share a moment (open ends are unbounded)."""
+    a_start = a.start_ns if a.start_ns is not None else -1
+    b_start = b.start_ns if b.start_ns is not None else -1
+    a_end = a.end_ns if a.end_ns is not None else 1 << 80
+    b_end = b.end_ns if b.end_ns is not None else 1 << 80
+    return a_start < b_end and b_start < a_end

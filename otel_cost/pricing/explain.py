@@ -20,9 +20,17 @@ def _per_unit(prices: PriceSet) -> dict[str, str]:
         if value is None:
             continue
         text = f"{(value * per).normalize():f}"
-        tiers = [(t, getattr(p, component)) for t, p in prices.tiers]
+        # The tiers where this component's price changes; a tier priced at 0 is shown (a free
+        # tier is a price), one with no price for it is not.
+        tiers: list[tuple[int, Decimal]] = []
+        last = value
+        for t, p in prices.tiers:
+            price = getattr(p, component)
+            if price is not None and price != last:
+                tiers.append((t, price))
+                last = price
         if tiers:
-            text += " (" + ", ".join(f"input>{t}: {(p * per).normalize():f}" for t, p in tiers if p) + ")"
+            text += " (" + ", ".join(f"input>{t}: {(p * per).normalize():f}" for t, p in tiers) + ")"
         out[key] = text
     return out
 

@@ -225,6 +225,23 @@ def test_example_catalog_is_valid() -> None:
             "not a non-negative decimal",
         ),
         (
+            "apis:\n  - {id: a, host: h, per_call: 1}\n  - {id: a, host: h, per_call: 2}\n",
+            "apis[1].id",
+            "overlaps apis[0]",
+        ),
+        (  # undated first, dated second: the dated one would never be reached
+            "apis:\n  - {id: a, host: h, per_call: 1}\n"
+            "  - {id: a, host: h, per_call: 2, effective_from: '2026-01-01'}\n",
+            "apis[1].id",
+            "overlaps apis[0]",
+        ),
+        (
+            "apis:\n  - {id: a, host: h, per_call: 1, effective_until: '2026-02-01'}\n"
+            "  - {id: a, host: h, per_call: 2, effective_from: '2026-01-01'}\n",
+            "apis[1].id",
+            "overlaps apis[0]",
+        ),
+        (
             "apis:\n  - id: a\n    host: h\n    per_unit: .nan\n",
             "apis[0].per_unit",
             "not a non-negative decimal",
