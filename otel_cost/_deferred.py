@@ -155,8 +155,7 @@ class DeferredRoute:
 
     def accepts(self) -> bool:
         """False when the BSP would drop a span (shut down) or evict its oldest one (queue full).
-        A check only: with several routes (``_on_end_planned``) two threads can still race for the
-        last slot; the one-BSP path uses :meth:`offer`."""
+        A check only: hand spans over with :meth:`offer`, which checks under the route's lock."""
         return len(self._queue) < (self._queue.maxlen or 0) and not getattr(self._batch, "_shutdown", True)
 
     def offer(self, span: ReadableSpan) -> bool:

@@ -216,23 +216,23 @@ class CostSpanProcessor(SpanProcessor):
     def _on_end_planned(
         self, span: ReadableSpan, deferred: tuple[DeferredRoute, ...], others: tuple[SpanProcessor, ...]
     ) -> None:
-        raw: Sequence[DeferredRoute] = deferred  # on an internal error every processor gets the span
+        handed: list[DeferredRoute] = []
         forward = span
         try:
             context = span.context
             sampled = context is not None and context.trace_flags.sampled
-            taken: list[DeferredRoute] = []
             skipped: list[Rollups] = []  # export threads that will not see this span
             to_primary = False
             for route in deferred:
-                if sampled and route.accepts():
-                    taken.append(route)
+                # Checked and handed over in one locked step (``offer``), so two application
+                # threads cannot both take a BSP's last free slot and evict an unpriced span.
+                if sampled and route.offer(span):
+                    handed.append(route)
                     to_primary = to_primary or route.wrapper is self._primary
                 else:
                     skipped.append(route.wrapper.rollups)
                     if sampled:
                         self._warn_queue_full()
-            raw = taken
             if others:
                 # Metrics once per span: here unless the metrics-recording export thread gets it.
                 forward = self._enrich(span, self._rollups, not to_primary, skipped)
@@ -246,8 +246,10 @@ class CostSpanProcessor(SpanProcessor):
                 self._enrich(span, rollups, True, skipped)
         except Exception as exc:
             self._internal_error("on_end", exc)
-        for route in raw:
-            route.processor.on_end(span)
+            # On an internal error every processor still gets the span, and none gets it twice.
+            for route in deferred:
+                if route not in handed:
+                    route.processor.on_end(span)
         for processor in others:
             processor.on_end(forward)
 

@@ -236,28 +236,38 @@ def test_full_queue_spans_priced_on_end_and_metrics_stay_exact(
     assert spend == pytest.approx(0.01, rel=1e-12)  # 10 x 1000 x $1/M
 
 
+@pytest.mark.parametrize("routes", [1, 2], ids=["one-bsp", "two-bsps-installed"])
 def test_full_queue_under_concurrent_threads_never_evicts_an_unpriced_span(
-    catalog: PriceCatalog, reader: InMemoryMetricReader, providers: list[TracerProvider]
+    catalog: PriceCatalog, reader: InMemoryMetricReader, providers: list[TracerProvider], routes: int
 ) -> None:
-    """Application threads racing for the BSP's last free slot: the check and the hand-over are one
-    step, so the BSP never evicts a queued, not yet priced span and every call is counted once.
+    """Application threads racing for a BSP's last free slot: the check and the hand-over are one
+    step, so no BSP evicts a queued, not yet priced span and every call is counted once; with
+    two BSPs (``install``), a span one of them cannot take is priced for the metrics elsewhere.
     A stress test: the GIL's switch interval is shortened so the threads interleave between check
-    and append; without the lock in ``DeferredRoute.offer`` it failed about one run in five here."""
-    exporter = _Gate()
-    bsp = BatchSpanProcessor(
-        exporter, max_queue_size=4, max_export_batch_size=1, schedule_delay_millis=60_000
-    )
+    and append; without the lock in ``DeferredRoute.offer`` it failed about one run in five here
+    (one BSP), and with two BSPs while they checked apart from the hand-over, 4 runs in 15."""
+    gates = [_Gate() for _ in range(routes)]
+    bsps = [
+        BatchSpanProcessor(gate, max_queue_size=4, max_export_batch_size=1, schedule_delay_millis=60_000)
+        for gate in gates
+    ]
     provider = TracerProvider()
-    provider.add_span_processor(
-        CostSpanProcessor(bsp, catalog=catalog, meter_provider=MeterProvider(metric_readers=[reader]))
-    )
+    meter_provider = MeterProvider(metric_readers=[reader])
+    if routes == 1:
+        processor = CostSpanProcessor(bsps[0], catalog=catalog, meter_provider=meter_provider)
+        provider.add_span_processor(processor)
+    else:
+        for bsp in bsps:
+            provider.add_span_processor(bsp)
+        install(provider, catalog=catalog, meter_provider=meter_provider)
     providers.append(provider)
     tracer = provider.get_tracer("t")
     attributes = {**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}
 
     with tracer.start_as_current_span("call-first", attributes=attributes):
         pass
-    assert exporter.entered.wait(10)  # the worker holds the first call in the blocked export
+    for gate in gates:
+        assert gate.entered.wait(10)  # each worker holds the first call in its blocked export
     threads, per_thread = 8, 200
     start = threading.Barrier(threads)
 
@@ -277,10 +287,12 @@ def test_full_queue_under_concurrent_threads_never_evicts_an_unpriced_span(
             worker.join(60)
     finally:
         sys.setswitchinterval(interval)
-    exporter.release.set()
+    for gate in gates:
+        gate.release.set()
     provider.force_flush()
     total = 1 + threads * per_thread
-    assert len(exporter.get_finished_spans()) == 5  # the blocked one and a full queue of 4
+    for gate in gates:
+        assert len(gate.get_finished_spans()) == 5  # the blocked one and a full queue of 4
     assert _metric_points(reader, sc.METRIC_COST_CALLS) == [total]
     (spend,) = _metric_points(reader, sc.METRIC_COST_SPEND)
     assert spend == pytest.approx(total * 0.001, rel=1e-12)  # each call: 1000 x $1/M = $0.001
