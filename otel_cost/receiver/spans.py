@@ -11,7 +11,9 @@
 3. prices billable spans with the same catalog and attribution rules as the SDK processor, or
    keeps the cost the processor already wrote;
 4. when the request is to be forwarded, appends the ``cost.*`` attributes to the span protobuf
-   in place, so re-serialising the request forwards the enriched trace.
+   in place (and, on http client spans, replaces a ``url.full``/``http.url`` that carries
+   credentials with its redacted form, as the SDK processor does), so re-serialising the
+   request forwards the enriched trace.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from otel_cost import semconv
-from otel_cost._enrich import Catalog, Priced, cost_attributes, price_http, price_llm
+from otel_cost._enrich import Catalog, Priced, cost_attributes, price_http, price_llm, redacted_urls
 from otel_cost.attribution import ATTRIBUTE_PREFIX, DEFAULT_CONFIG, AttributionConfig, resolve_attribution
 from otel_cost.estimate import CONTENT_KEYS, CONTENT_PREFIXES
 from otel_cost.pricing.types import CostResult, unpriced
@@ -234,6 +236,11 @@ class SpanPipeline:
             else:
                 attribution = resolve_attribution(attrs, resource, None, self._attribution)
                 priced = self._price(span, facts, attrs, attribution)
+                if enrich and facts.kind != "llm":
+                    # As the SDK processor does: a forwarded URL carries no credentials.
+                    redacted = redacted_urls(attrs)
+                    if redacted:
+                        _set_attributes(span, redacted, attrs)
                 if priced is None:
                     return None
                 result, usage, estimated = priced.result, priced.usage, priced.estimated

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from otel_cost.ledger import open_ledger
-from otel_cost.pricing import default_catalog
+from otel_cost.pricing import default_catalog, load_catalog
 from otel_cost.receiver.pipeline import Pipeline
 from otel_cost.receiver.spans import SpanPipeline
 from tests.receiver.otlp_builders import chat_attrs, request, span
@@ -82,3 +83,35 @@ def test_a_span_the_engine_fails_on_is_recorded_unpriced_and_the_rest_is_kept(
     assert (record.result.status, record.result.reason) == ("unpriced", "internal_error")
     assert (record.provider, record.model, record.kind) == ("openai", "gpt-4o", "llm")
     assert record.usage is not None and record.usage.input_tokens == 1000
+
+
+def test_forwarded_http_spans_carry_no_url_credentials(tmp_path: Path) -> None:
+    """As the SDK processor does on spans it enriches: userinfo and key-like query values in
+    ``url.full`` are replaced when the request is forwarded, priced or not; other values stay."""
+    rules = tmp_path / "apis.yaml"
+    rules.write_text(
+        "version: 1\napis:\n  - {id: search, host: api.search.example, path: /v1/*, per_call: '0.005'}\n",
+        encoding="utf-8",
+    )
+    pipeline = SpanPipeline(load_catalog([rules]))
+    secret = "https://bob:hunter2@api.search.example/v1/search?q=otel&api_key=sk-123"
+    unknown = "https://user:pw@other.example/x?token=abc&page=2"
+    plain = "https://api.search.example/v1/search?q=otel"
+    spans = [
+        span(n, {"http.request.method": "GET", "url.full": url, "server.address": urlsplit(url).hostname})
+        for n, url in enumerate((secret, unknown, plain), start=1)
+    ]
+    req = request(spans)
+    out = pipeline.process(req, enrich=True)
+    urls = [
+        next(kv.value.string_value for kv in s.attributes if kv.key == "url.full")
+        for s in req.resource_spans[0].scope_spans[0].spans
+    ]
+    assert urls[0] == "https://REDACTED:REDACTED@api.search.example/v1/search?q=otel&api_key=REDACTED"
+    assert urls[1] == "https://REDACTED:REDACTED@other.example/x?token=REDACTED&page=2"
+    assert urls[2] == plain
+    assert [r.result.amount for r in out.records if r.result.priced] == [Decimal("0.005"), Decimal("0.005")]
+    # Not forwarded (enrich=False): the receiver leaves the spans as they came.
+    untouched = request([span(9, {"http.request.method": "GET", "url.full": secret})])
+    pipeline.process(untouched, enrich=False)
+    assert untouched.resource_spans[0].scope_spans[0].spans[0].attributes[1].value.string_value == secret
