@@ -18,22 +18,14 @@ from decimal import Decimal
 import pytest
 from genai_prices import Usage, calc_price
 from genai_prices.data import providers
-from price_support import UTC
+from price_support import EVERY_TOKEN_KIND, UTC
 
 from otel_cost.pricing import PriceCatalog, TokenUsage
 from otel_cost.pricing._entries import TIER_CONTEXT
 
 SHAPES: list[TokenUsage] = [
     TokenUsage(input_tokens=1_000, output_tokens=200),
-    # Long context (over every 200k/272k tier), cache reads and both write TTLs, reasoning.
-    TokenUsage(
-        input_tokens=300_000,
-        output_tokens=5_000,
-        cache_read_tokens=100_000,
-        cache_write_tokens=20_000,
-        cache_write_1h_tokens=5_000,
-        reasoning_tokens=2_000,
-    ),
+    EVERY_TOKEN_KIND,
     TokenUsage(input_tokens=8_000, output_tokens=1_000, input_audio_tokens=3_000, output_audio_tokens=400),
 ]
 TIMES = [datetime(2025, 3, 1, 12, tzinfo=UTC), datetime(2026, 11, 2, 20, tzinfo=UTC)]

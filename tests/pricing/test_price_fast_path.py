@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from price_support import AT_2025, AT_2026
+from price_support import AT_2025, AT_2026, COMMON_SHAPES, exact
 
 from otel_cost.pricing import CostResult, PriceCatalog, TokenUsage, load_catalog, unpriced
 
@@ -26,15 +26,7 @@ class _Zero(int):
 
 FULL_PATH_ZERO = _Zero(0)
 
-SHAPES = [
-    TokenUsage(input_tokens=1_200, output_tokens=350),
-    TokenUsage(input_tokens=12_000, output_tokens=800, cache_read_tokens=9_000),
-    TokenUsage(input_tokens=3_000, output_tokens=6_000, reasoning_tokens=5_000),
-    TokenUsage(input_tokens=260_000, output_tokens=4_000, cache_read_tokens=100_000),
-    TokenUsage(input_tokens=5_000, output_tokens=0, cache_read_tokens=5_000),
-    TokenUsage(input_tokens=0, output_tokens=7),
-    TokenUsage(input_tokens=40, output_tokens=9, requests=3),
-]
+SHAPES = COMMON_SHAPES
 MODELS = [
     ("openai", "gpt-4o", None),
     ("openai", "gpt-4o-mini", "batch"),
@@ -44,19 +36,6 @@ MODELS = [
     ("deepseek", "deepseek-reasoner", None),
     ("openai", "text-embedding-3-small", None),  # no output price: partial
 ]
-
-
-def _exact(result: CostResult) -> tuple[Any, ...]:
-    """Everything of a result, amounts as strings (so 0.0030 and 0.003 differ)."""
-    return (
-        result.status,
-        str(result.amount),
-        [(k, str(v)) for k, v in result.breakdown.items()],
-        result.reason,
-        result.price_ref,
-        result.provider,
-        result.model,
-    )
 
 
 @pytest.mark.parametrize(("provider", "model", "tier"), MODELS)
@@ -73,7 +52,7 @@ def test_common_path_equals_full_path(
                 at=at,
                 service_tier=tier,
             )
-            assert _exact(fast) == _exact(full), (model, usage, at)
+            assert exact(fast) == exact(full), (model, usage, at)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +73,7 @@ def test_false_counts_as_zero_on_both_paths(catalog: PriceCatalog) -> None:
     with_false = catalog.price_tokens(
         "gpt-4o", TokenUsage(100, 10, input_audio_tokens=cast(Any, False)), provider="openai", at=AT_2025
     )
-    assert _exact(plain) == _exact(with_false)
+    assert exact(plain) == exact(with_false)
 
 
 def test_total_keeps_decimal_zero_semantics_for_positive_exponents(tmp_path: Path) -> None:

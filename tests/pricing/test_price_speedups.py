@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from genai_prices.data import providers
-from price_support import AT_2025, AT_2026, UTC
+from price_support import AT_2025, AT_2026, COMMON_SHAPES, EVERY_TOKEN_KIND, UTC, exact
 
 from otel_cost.pricing import CostResult, PriceCatalog, TokenUsage, load_catalog
 from otel_cost.pricing import catalog as catalog_module
@@ -35,24 +35,10 @@ pytestmark = pytest.mark.skipif(
     "or OTEL_COST_NO_EXTENSIONS is set",
 )
 
-_Z = 0
 SHAPES: list[TokenUsage] = [
-    TokenUsage(input_tokens=1_200, output_tokens=350),
-    TokenUsage(input_tokens=12_000, output_tokens=800, cache_read_tokens=9_000),
-    TokenUsage(input_tokens=3_000, output_tokens=6_000, reasoning_tokens=5_000),
-    TokenUsage(input_tokens=260_000, output_tokens=4_000, cache_read_tokens=100_000),
-    TokenUsage(input_tokens=5_000, output_tokens=0, cache_read_tokens=5_000),
-    TokenUsage(input_tokens=0, output_tokens=7),
-    TokenUsage(input_tokens=40, output_tokens=9, requests=3),
+    *COMMON_SHAPES,
     TokenUsage(input_tokens=40, output_tokens=9, requests=0),
-    TokenUsage(
-        input_tokens=300_000,
-        output_tokens=5_000,
-        cache_read_tokens=100_000,
-        cache_write_tokens=20_000,
-        cache_write_1h_tokens=5_000,
-        reasoning_tokens=2_000,
-    ),
+    EVERY_TOKEN_KIND,
     TokenUsage(input_tokens=20_000, output_tokens=10, cache_write_tokens=6_000, cache_write_1h_tokens=6_000),
     TokenUsage(input_tokens=8_000, output_tokens=1_000, input_audio_tokens=3_000, output_audio_tokens=400),
     TokenUsage(input_tokens=9_000, output_tokens=1, input_image_tokens=8_500),
@@ -71,34 +57,16 @@ SHAPES: list[TokenUsage] = [
 ]
 
 
-def _exact(result: CostResult | None) -> tuple[Any, ...] | None:
-    """Everything of a result, amounts as strings (0.0030 and 0.003 differ), breakdown in order."""
-    if result is None:
-        return None
-    assert type(result) is CostResult
-    return (
-        result.status,
-        str(result.amount),
-        [(k, str(v)) for k, v in result.breakdown.items()],
-        result.reason,
-        result.price_ref,
-        result.provider,
-        result.model,
-        result.currency,
-        result.source,
-    )
-
-
 def _python(slot: Slot, usage: TokenUsage) -> tuple[Any, ...] | str | None:
     try:
-        return _exact(slot.cost(usage))
+        return exact(slot.cost(usage))
     except InvalidUsage:
         return "invalid"
 
 
 def _c(slot: Slot, usage: Any) -> tuple[Any, ...] | None:
     assert fast_cost is not None
-    return _exact(fast_cost(slot.fast, usage))
+    return exact(fast_cost(slot.fast, usage))
 
 
 def _check(slot: Slot, usage: TokenUsage, where: str) -> str | None:
@@ -237,7 +205,7 @@ def test_anything_else_runs_the_python_code(catalog: PriceCatalog, usage: Any) -
     assert _c(slot, usage) is None
     with_c = catalog.price_tokens("gpt-4o", usage, provider="openai", at=AT_2025)
     without = _pure(catalog, "gpt-4o", usage, provider="openai", at=AT_2025)
-    assert _exact(with_c) == _exact(without)
+    assert exact(with_c) == exact(without)
 
 
 def _pure(catalog: PriceCatalog, model: Any, usage: Any, **kwargs: Any) -> CostResult:
@@ -262,7 +230,7 @@ def test_catalog_answers_the_same_with_and_without_c(catalog: PriceCatalog) -> N
             for at in (AT_2025, AT_2026):
                 kwargs: dict[str, Any] = {"provider": provider, "at": at, "service_tier": tier}
                 with_c = catalog.price_tokens(model, usage, **kwargs)
-                assert _exact(with_c) == _exact(_pure(catalog, model, usage, **kwargs)), (model, usage)
+                assert exact(with_c) == exact(_pure(catalog, model, usage, **kwargs)), (model, usage)
 
 
 def test_catalog_lookup_declines_what_it_cannot_answer(tmp_path: Path) -> None:
@@ -292,7 +260,7 @@ def test_catalog_lookup_declines_what_it_cannot_answer(tmp_path: Path) -> None:
     ]
     for model, use, kwargs in cases:
         with_c = catalog.price_tokens(model, use, **kwargs)
-        assert _exact(with_c) == _exact(_pure(catalog, model, use, **kwargs)), (model, kwargs)
+        assert exact(with_c) == exact(_pure(catalog, model, use, **kwargs)), (model, kwargs)
     assert fast_price(slots, "openai", "gpt-4o", None, ns[0], usage) is None  # discounted model
     # The last case cached o3's slot after the 2025-06-10 cut: calls before it are not its own.
     assert fast_price(slots, "openai", "o3", None, ns[2], usage) is not None

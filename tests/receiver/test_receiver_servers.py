@@ -72,33 +72,6 @@ def test_grpc_partial_success_rejects_only_the_malformed_span(tmp_path: Path):
         assert total(ledger) == (2 * GPT4O_CALL, 2)
 
 
-def test_http_json_hex_ids_and_partial_success(tmp_path: Path):
-    good = {
-        "traceId": "5b8efff798038103d269b633813fc60c",
-        "spanId": "eee19b7ec3c1b174",
-        "name": "chat gpt-4o",
-        "kind": 3,
-        "startTimeUnixNano": "1763856000000000000",
-        "endTimeUnixNano": "1763856000500000000",
-        "attributes": [
-            {"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
-            for k, v in chat_attrs().items()
-        ],
-        "futureField": {"ignored": True},
-    }
-    bad = {**good, "spanId": "not-hex!", "traceId": "5b8efff798038103d269b633813fc60d"}
-    body = {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": [good, bad]}]}]}
-    with running_receiver(tmp_path) as (receiver, ledger):
-        code, headers, raw = post(receiver.ports.http, json.dumps(body).encode(), "application/json")
-        assert code == 200
-        assert headers["Content-Type"] == "application/json"
-        answer = json.loads(raw)
-        assert answer["partialSuccess"]["rejectedSpans"] == "1"
-        assert total(ledger) == (GPT4O_CALL, 1)
-        stored = list(ledger.calls())  # type: ignore[attr-defined]
-        assert [row.trace_id for row in stored] == ["5b8efff798038103d269b633813fc60c"]
-
-
 def _json_span(n: int, **changes: object) -> dict[str, object]:
     """A priced gpt-4o chat span in OTLP/JSON (hex ids, string int64s)."""
     return {
@@ -114,6 +87,23 @@ def _json_span(n: int, **changes: object) -> dict[str, object]:
         ],
         **changes,
     }
+
+
+def test_http_json_hex_ids_and_partial_success(tmp_path: Path):
+    good = _json_span(
+        0x5B8EFFF798038103D269B633813FC60C, spanId="eee19b7ec3c1b174", futureField={"ignored": True}
+    )
+    bad = {**good, "spanId": "not-hex!", "traceId": "5b8efff798038103d269b633813fc60d"}
+    body = {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": [good, bad]}]}]}
+    with running_receiver(tmp_path) as (receiver, ledger):
+        code, headers, raw = post(receiver.ports.http, json.dumps(body).encode(), "application/json")
+        assert code == 200
+        assert headers["Content-Type"] == "application/json"
+        answer = json.loads(raw)
+        assert answer["partialSuccess"]["rejectedSpans"] == "1"
+        assert total(ledger) == (GPT4O_CALL, 1)
+        stored = list(ledger.calls())  # type: ignore[attr-defined]
+        assert [row.trace_id for row in stored] == ["5b8efff798038103d269b633813fc60c"]
 
 
 def test_http_json_span_that_does_not_parse_is_rejected_alone(tmp_path: Path):
