@@ -169,6 +169,9 @@ fail:
 }
 
 #define HAS(c) (PyTuple_GET_ITEM(vector, (c)) != Py_None)
+#define IS_VECTOR(v)                                         \
+    (PyTuple_CheckExact(v) && PyTuple_GET_SIZE(v) == N_VECTOR \
+     && PyTuple_CheckExact(PyTuple_GET_ITEM((v), P_TIERS)))
 
 static PyObject *
 cost_of(PyObject *fast, PyObject *usage)
@@ -199,13 +202,23 @@ cost_of(PyObject *fast, PyObject *usage)
     if (i == 0 && o == 0)
         Py_RETURN_NONE;
 
+    /* ``fast`` is built by Slot.__init__; its shape is still checked, so a malformed one sends
+     * the call to the Python code instead of reading out of bounds. */
     PyObject *vector = PyTuple_GET_ITEM(fast, 0);
+    if (!IS_VECTOR(vector))
+        Py_RETURN_NONE;
     PyObject *tiers = PyTuple_GET_ITEM(vector, P_TIERS);
     for (Py_ssize_t t = 0; t < PyTuple_GET_SIZE(tiers); t++) {
         PyObject *tier = PyTuple_GET_ITEM(tiers, t);
-        long long threshold = PyLong_AsLongLong(PyTuple_GET_ITEM(tier, 0));
-        if (threshold == -1 && PyErr_Occurred())
-            return NULL;
+        if (!PyTuple_CheckExact(tier) || PyTuple_GET_SIZE(tier) != 2
+            || !PyLong_CheckExact(PyTuple_GET_ITEM(tier, 0)) || !IS_VECTOR(PyTuple_GET_ITEM(tier, 1)))
+            Py_RETURN_NONE;
+        int overflow;
+        long long threshold = PyLong_AsLongLongAndOverflow(PyTuple_GET_ITEM(tier, 0), &overflow);
+        if (overflow || (threshold == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            Py_RETURN_NONE;
+        }
         if (i > threshold)
             vector = PyTuple_GET_ITEM(tier, 1);
         else

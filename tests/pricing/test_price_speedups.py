@@ -335,3 +335,21 @@ def test_times_on_both_sides_of_a_price_change(catalog: PriceCatalog) -> None:
     before = catalog.price_tokens("o3", usage, provider="openai", at=datetime(2025, 6, 1, tzinfo=UTC))
     after = catalog.price_tokens("o3", usage, provider="openai", at=datetime(2025, 6, 20, tzinfo=UTC))
     assert (before.amount, after.amount) == (Decimal(50), Decimal(10))
+
+
+@pytest.mark.parametrize(
+    "fast",
+    [
+        (),
+        ((), "USD", "ref", "p", "m"),
+        ((None,) * 12, "USD", "ref", "p", "m"),  # tiers not a tuple
+        ((None,) * 11 + (((1, ()),),), "USD", "ref", "p", "m"),  # a tier's vector malformed
+        ((None,) * 11 + ((("1", (None,) * 11 + ((),)),),), "USD", "ref", "p", "m"),  # threshold not int
+        ((None,) * 11 + (((2**70, (None,) * 11 + ((),)),),), "USD", "ref", "p", "m"),  # threshold overflows
+    ],
+    ids=["empty", "short-vector", "tiers-not-tuple", "bad-tier-vector", "str-threshold", "huge-threshold"],
+)
+def test_a_malformed_slot_tuple_is_declined_not_read(fast: tuple[object, ...]) -> None:
+    """``Slot.fast`` is ours, but C checks its shape anyway: a wrong one is declined (None)."""
+    assert fast_cost is not None
+    assert fast_cost(fast, TokenUsage(input_tokens=10, output_tokens=5)) is None
