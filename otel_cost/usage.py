@@ -40,6 +40,7 @@ invalid: ``usage`` is ``None`` and ``usage_error == "invalid_usage"``; nothing i
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ from urllib.parse import urlsplit
 
 from otel_cost import semconv as sc
 from otel_cost.pricing.types import TokenUsage
+
+_logger = logging.getLogger(__name__)
 
 MAX_TOKENS = 10**9
 """Token counts above this are absurd for one call and make the usage invalid."""
@@ -374,16 +377,37 @@ def _service_tier(picked: Mapping[str, object]) -> str | None:
 
 
 def _provider_cost(picked: Mapping[str, object]) -> Decimal | None:
+    """The provider-reported cost, or None: not reported by the provider, or not a valid amount
+    (then the call is priced locally, and the first such value is logged)."""
     if picked.get("reported_cost_source") != sc.COST_SOURCE_VALUE_PROVIDER:
         return None
     value = picked.get("reported_cost")
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() and amount >= 0 else None
+    amount: Decimal | None = None
+    if not isinstance(value, bool) and isinstance(value, (int, float, str)):
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            amount = None
+    if amount is not None and amount.is_finite() and amount >= 0:
+        return amount
+    _warn_invalid_provider_cost(value)
+    return None
+
+
+_invalid_cost_warned = False
+
+
+def _warn_invalid_provider_cost(value: object) -> None:
+    global _invalid_cost_warned  # noqa: PLW0603 - once per process, however many spans
+    if not _invalid_cost_warned:
+        _invalid_cost_warned = True
+        _logger.warning(
+            "otel-cost: %s=%r with %s=provider is not a cost (a finite amount >= 0); "
+            "such calls are priced from their usage instead (logged once)",
+            sc.GEN_AI_USAGE_COST_AMOUNT,
+            value,
+            sc.GEN_AI_USAGE_COST_SOURCE,
+        )
 
 
 def _http_facts(picked: Mapping[str, object]) -> tuple[str | None, str | None, str | None]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import pytest
 
 from otel_cost import semconv as sc
+from otel_cost import usage as usage_module
 from otel_cost.pricing.types import TokenUsage
 from otel_cost.usage import INVALID_USAGE, READ_KEYS, read_call
 
@@ -257,3 +259,24 @@ def test_fast_built_facts_equal_constructed_ones() -> None:
     assert facts == expected and hash(facts) == hash(expected)
     with pytest.raises(FrozenInstanceError):
         facts.kind = "http"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("value", [-0.5, "NaN", "lots", True, [1]])
+def test_an_invalid_provider_cost_is_ignored_and_said_once(
+    value: object, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a cost: the call keeps its usage (priced locally) and the first such value is logged."""
+    monkeypatch.setattr(usage_module, "_invalid_cost_warned", False)
+    attrs = {
+        sc.GEN_AI_PROVIDER_NAME: "openai",
+        sc.GEN_AI_USAGE_INPUT_TOKENS: 10,
+        sc.GEN_AI_USAGE_COST_AMOUNT: value,
+        sc.GEN_AI_USAGE_COST_SOURCE: "provider",
+    }
+    with caplog.at_level(logging.WARNING, logger="otel_cost.usage"):
+        facts = read_call(attrs)
+        read_call(attrs)
+    assert facts is not None and facts.provider_cost is None
+    assert facts.usage is not None and facts.usage.input_tokens == 10
+    assert len(caplog.records) == 1
+    assert "is not a cost" in caplog.text and repr(value) in caplog.text
