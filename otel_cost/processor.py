@@ -328,7 +328,7 @@ class CostSpanProcessor(SpanProcessor):
         ``metrics``: record now (True), not at all (False) or append to a batch (a list);
         ``also``: other streams its cost must reach (its parent may be enriched there)."""
         attrs = _attributes(span)
-        facts = read_call(attrs, span.name, span.kind == SpanKind.CLIENT)
+        facts = read_call(attrs, span.kind == SpanKind.CLIENT)
         extra: dict[str, AttributeValue] = {}
         own = _ZERO
         if facts is not None and not facts.already_priced:

@@ -439,17 +439,13 @@ def _http_units(picked: Mapping[str, object]) -> int | None:
         return INVALID_UNITS  # present but bad: unpriced as invalid_usage, not missing_units
 
 
-def read_call(
-    attrs: Mapping[str, object], span_name: str | None = None, span_kind_client: bool = True
-) -> CallFacts | None:
+def read_call(attrs: Mapping[str, object], span_kind_client: bool = True) -> CallFacts | None:
     """The billable call a span records, or ``None`` when it records none.
 
     ``None`` for agent, workflow, tool and chain spans (they orchestrate calls; pricing them would
     count spend twice), for HTTP spans that are not client spans, and for spans with neither GenAI
-    nor HTTP attributes. ``span_name`` is accepted for sources that only name the operation in the
-    span name; it is not needed by the conventions read today. Never raises.
+    nor HTTP attributes. Never raises.
     """
-    del span_name  # reserved: no supported convention needs it
     picked = _pick(attrs)
     if not picked or _is_orchestration(picked):
         return None

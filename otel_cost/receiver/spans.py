@@ -226,7 +226,7 @@ class SpanPipeline:
         facts: CallFacts | None = None
         attribution: dict[str, str] = {}
         try:
-            facts = read_call(attrs, span_name=span.name, span_kind_client=span.kind == _CLIENT)
+            facts = read_call(attrs, span_kind_client=span.kind == _CLIENT)
             if facts is None:
                 return None
             upstream = already_priced(attrs)
