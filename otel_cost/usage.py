@@ -49,6 +49,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from otel_cost import semconv as sc
+from otel_cost.pricing._entries import STANDARD_TIERS
 from otel_cost.pricing.types import TokenUsage
 
 _logger = logging.getLogger(__name__)
@@ -102,8 +103,6 @@ _SERVICE_TIER_KEYS = (
     sc.GEN_AI_OPENAI_REQUEST_SERVICE_TIER,
     sc.OPENAI_REQUEST_SERVICE_TIER,
 )
-# Tier names that mean "the standard price": no condition for the catalog to match.
-_STANDARD_TIERS = frozenset({"default", "auto", "standard", "on_demand"})
 
 _HTTP_METHOD_KEYS = (sc.HTTP_REQUEST_METHOD, sc.HTTP_METHOD)
 _HTTP_URL_KEYS = (sc.URL_FULL, sc.HTTP_URL)
@@ -120,35 +119,6 @@ _OPENINFERENCE_OPERATIONS = {"LLM": "chat", "EMBEDDING": "embeddings"}
 # OpenLLMetry's llm.request.type values -> gen_ai.operation.name.
 _LLM_REQUEST_TYPES = {"chat": "chat", "completion": "text_completion", "embedding": "embeddings"}
 
-READ_KEYS: frozenset[str] = frozenset(
-    (
-        *_INPUT_KEYS,
-        *_OUTPUT_KEYS,
-        *_CACHE_READ_KEYS,
-        *_CACHE_WRITE_KEYS,
-        *_REASONING_KEYS,
-        *_INPUT_AUDIO_KEYS,
-        *_OUTPUT_AUDIO_KEYS,
-        *_PROVIDER_KEYS,
-        *_REQUEST_MODEL_KEYS,
-        *_SERVICE_TIER_KEYS,
-        *_HTTP_METHOD_KEYS,
-        *_HTTP_URL_KEYS,
-        *_HTTP_HOST_KEYS,
-        *_HTTP_PATH_KEYS,
-        sc.GEN_AI_RESPONSE_MODEL,
-        sc.GEN_AI_OPERATION_NAME,
-        sc.OPENLLMETRY_LLM_REQUEST_TYPE,
-        sc.OPENLLMETRY_TRACELOOP_SPAN_KIND,
-        sc.OPENINFERENCE_SPAN_KIND,
-        sc.GEN_AI_USAGE_COST_AMOUNT,
-        sc.GEN_AI_USAGE_COST_SOURCE,
-        sc.COST_AMOUNT,
-        sc.COST_STATUS,
-        sc.COST_UNITS,
-    )
-)
-"""Every attribute key :func:`read_call` may read."""
 
 READ_PREFIXES: tuple[str, ...] = ()
 """Prefixes of indexed keys :func:`read_call` reads (none: content for token estimation is read
@@ -239,6 +209,9 @@ _FIELD_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
 _FIELDS: dict[str, tuple[str, int]] = {
     key: (name, rank) for name, keys in _FIELD_KEYS for rank, key in enumerate(keys)
 }
+
+READ_KEYS: frozenset[str] = frozenset(_FIELDS)
+"""Every attribute key :func:`read_call` may read (it reads attributes only through ``_pick``)."""
 _LLM_MARKERS = (
     "provider",
     "request_model",
@@ -373,7 +346,7 @@ def _service_tier(picked: Mapping[str, object]) -> str | None:
     if tier is None:
         return None
     tier = tier.strip().lower()
-    return None if not tier or tier in _STANDARD_TIERS else tier
+    return None if not tier or tier in STANDARD_TIERS else tier
 
 
 def _provider_cost(picked: Mapping[str, object]) -> Decimal | None:

@@ -118,7 +118,7 @@ def test_openinference() -> None:
     [
         {sc.GEN_AI_OPERATION_NAME: "invoke_agent", sc.GEN_AI_USAGE_INPUT_TOKENS: 10},
         {sc.GEN_AI_OPERATION_NAME: "execute_tool"},
-        {sc.OPENLLMETRY_TRACELOOP_SPAN_KIND: "workflow", sc.GEN_AI_SYSTEM: "openai"},
+        {sc.OPENLLMETRY_TRACELOOP_SPAN_KIND: "workflow", sc.GEN_AI_SYSTEM: "openai"},  # not a call: None
         {sc.OPENLLMETRY_TRACELOOP_SPAN_KIND: "agent"},
         {sc.OPENINFERENCE_SPAN_KIND: "AGENT", sc.LLM_TOKEN_COUNT_PROMPT: 3},
         {sc.OPENINFERENCE_SPAN_KIND: "CHAIN"},
@@ -200,29 +200,35 @@ def test_already_priced_is_flagged() -> None:
     assert facts is not None and facts.already_priced
 
 
-def test_read_keys_cover_every_key_read() -> None:
-    """read_call reads only READ_KEYS: a mapping that records its lookups proves it."""
-
-    class Recording(dict[str, object]):
-        seen: set[str]
-
-        def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
-            self.seen.add(key)
-            return super().get(key, default)
-
-        def __contains__(self, key: object) -> bool:
-            self.seen.add(str(key))
-            return super().__contains__(key)
-
-    for attrs in (
-        {sc.GEN_AI_SYSTEM: "openai", sc.GEN_AI_USAGE_INPUT_TOKENS: 1},
-        {sc.HTTP_REQUEST_METHOD: "GET", sc.URL_FULL: "http://h/p"},
-        {},
-    ):
-        rec = Recording(attrs)
-        rec.seen = set()
-        read_call(rec)
-        assert rec.seen <= READ_KEYS, rec.seen - READ_KEYS
+def test_read_keys_are_all_read_call_needs() -> None:
+    """The receiver reads only READ_KEYS from protobuf spans: a span cut down to them must give
+    the same facts as the whole span, for every convention read here."""
+    spans: list[dict[str, object]] = [
+        {
+            sc.GEN_AI_SYSTEM: "openai",
+            sc.GEN_AI_REQUEST_MODEL: "gpt-4o",
+            sc.GEN_AI_RESPONSE_MODEL: "gpt-4o-2024-08-06",
+            sc.GEN_AI_USAGE_INPUT_TOKENS: 100,
+            sc.GEN_AI_USAGE_OUTPUT_TOKENS: 20,
+            sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 40,
+            sc.OPENAI_RESPONSE_SERVICE_TIER: "flex",
+            "gen_ai.prompt.0.content": "not read",
+        },
+        {
+            sc.OPENINFERENCE_SPAN_KIND: "LLM",
+            sc.LLM_MODEL_NAME: "gpt-4o",
+            sc.LLM_TOKEN_COUNT_PROMPT: 10,
+            sc.LLM_TOKEN_COUNT_COMPLETION: 2,
+        },
+        {sc.OPENLLMETRY_TRACELOOP_SPAN_KIND: "workflow", sc.GEN_AI_SYSTEM: "openai"},  # not a call: None
+        {sc.HTTP_REQUEST_METHOD: "GET", sc.URL_FULL: "https://h.example/p?q=1", sc.COST_UNITS: 3},
+        {sc.HTTP_METHOD: "POST", sc.HTTP_HOST: "h.example", sc.HTTP_TARGET: "/x", "http.status_code": 200},
+        {sc.GEN_AI_PROVIDER_NAME: "openai", sc.COST_AMOUNT: 0.5, sc.COST_STATUS: "priced"},
+    ]
+    wholes = [read_call(attrs) for attrs in spans]
+    assert [facts is None for facts in wholes] == [False, False, True, False, False, False]
+    for attrs, whole in zip(spans, wholes, strict=True):
+        assert read_call({k: v for k, v in attrs.items() if k in READ_KEYS}) == whole, attrs
 
 
 def test_fast_built_facts_equal_constructed_ones() -> None:
