@@ -283,14 +283,16 @@ class SpanPipeline:
         at = span.start_time_unix_nano or None
         if facts.kind == "http":
             return price_http(facts, self._catalog, at, attribution)
-        if self._estimate and facts.usage is None and not facts.usage_error and facts.provider_cost is None:
+        if self._estimate and facts.usage is None and not facts.usage_error:
             # No usage on the span: read its content too (a second pass, only for these spans)
-            # so tokens can be counted locally, as the SDK processor does.
+            # so tokens can be counted locally, as the SDK processor does (even beside a
+            # provider-reported cost: price_llm still reports the estimated usage then).
             for kv in span.attributes:
                 if kv.key in CONTENT_KEYS or kv.key.startswith(CONTENT_PREFIXES):
                     attrs[kv.key] = any_value(kv.value)
-        estimate = self._estimate
-        return price_llm(facts, attrs, self._catalog, at_ns=at, attribution=attribution, estimate=estimate)
+        return price_llm(
+            facts, attrs, self._catalog, at_ns=at, attribution=attribution, estimate=self._estimate
+        )
 
 
 def _error_type(span: Span) -> str:
