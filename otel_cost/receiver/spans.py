@@ -97,19 +97,18 @@ def _decimal(value: object) -> Decimal | None:
     return amount if amount.is_finite() else None
 
 
-def already_priced(attrs: Mapping[str, object]) -> tuple[CostResult, dict[str, str]] | None:
-    """The cost the SDK processor wrote on a span (``cost.status`` present), with its attribution.
+def already_priced(attrs: Mapping[str, object]) -> tuple[CostResult, dict[str, str]]:
+    """The cost an upstream SDK processor or receiver wrote on a span, with its attribution.
 
-    The receiver keeps that cost as is rather than pricing the span again, so a span priced in
-    the application is counted with the price it was given there.
+    Called for spans ``usage.read_call`` marks ``already_priced`` (``cost.amount`` or
+    ``cost.status`` present), which the SDK processor leaves alone too. The receiver keeps that
+    cost as is rather than pricing the span again, so a span priced in the application is counted
+    with the price it was given there. Without a recognised ``cost.status``, a valid
+    ``cost.amount`` counts as priced; a missing or invalid amount is ``invalid_upstream_cost``.
     """
     status = attrs.get(semconv.COST_STATUS)
-    if status not in (
-        semconv.COST_STATUS_VALUE_PRICED,
-        semconv.COST_STATUS_VALUE_PARTIAL,
-        semconv.COST_STATUS_VALUE_UNPRICED,
-    ):
-        return None
+    if status not in (semconv.COST_STATUS_VALUE_PARTIAL, semconv.COST_STATUS_VALUE_UNPRICED):
+        status = semconv.COST_STATUS_VALUE_PRICED
     attribution = {
         k[len(ATTRIBUTE_PREFIX) :]: str(v)
         for k, v in attrs.items()
@@ -229,9 +228,8 @@ class SpanPipeline:
             facts = read_call(attrs, span_kind_client=span.kind == _CLIENT)
             if facts is None:
                 return None
-            upstream = already_priced(attrs)
-            if upstream is not None:
-                result, attribution = upstream
+            if facts.already_priced:
+                result, attribution = already_priced(attrs)
                 usage, estimated = facts.usage, bool(attrs.get(semconv.COST_USAGE_ESTIMATED))
             else:
                 attribution = resolve_attribution(attrs, resource, None, self._attribution)

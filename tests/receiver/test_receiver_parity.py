@@ -24,7 +24,7 @@ from otel_cost import CostSpanProcessor
 from otel_cost.pricing import default_catalog
 from otel_cost.receiver.spans import SpanPipeline, any_value
 from otel_cost.record import CostRecord
-from tests.receiver.otlp_builders import request, span
+from tests.receiver.otlp_builders import chat_attrs, request, span
 
 CONTENT: dict[str, object] = {
     "gen_ai.operation.name": "chat",
@@ -86,3 +86,26 @@ def test_usage_is_estimated_beside_a_provider_reported_cost_as_the_processor_doe
     assert forwarded["cost.amount"] == 0.0125
     assert _cost_and_usage(forwarded) == _cost_and_usage(processed)
 
+
+def test_a_span_with_only_cost_amount_is_kept_as_priced_not_repriced() -> None:
+    """``cost.amount`` without ``cost.status`` marks a span priced upstream: the processor leaves
+    it alone, so the receiver records that amount and forwards the span unchanged, instead of
+    pricing it from its usage (gpt-4o, 1000 + 200 tokens would be 0.0045) and overwriting it."""
+    attrs = {**chat_attrs(), "cost.amount": 0.5}
+    record, forwarded = _through_receiver(attrs)
+    processed = _through_processor(attrs)
+    assert (record.result.status, record.result.amount) == ("priced", Decimal("0.5"))
+    assert record.result.currency == "USD"
+    assert forwarded == attrs  # nothing added, nothing overwritten
+    assert _cost_and_usage(processed) == _cost_and_usage(attrs)
+
+
+def test_an_invalid_upstream_cost_is_recorded_unpriced_not_repriced() -> None:
+    """A span marked priced upstream whose amount is not a number (or missing beside an unknown
+    ``cost.status``) is recorded unpriced with a reason, and forwarded as it came."""
+    for marker in ({"cost.amount": "lots"}, {"cost.status": "bogus"}):
+        attrs = {**chat_attrs(), **marker}
+        record, forwarded = _through_receiver(attrs)
+        assert (record.result.status, record.result.reason) == ("unpriced", "invalid_upstream_cost")
+        assert record.result.amount == 0
+        assert forwarded == attrs
