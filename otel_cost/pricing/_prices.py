@@ -69,7 +69,7 @@ class PriceSet:
         self.request: Decimal | None = get("request")
         self.plain_sum: bool = all(p.as_tuple().exponent <= 0 for p in per_token.values())  # pyright: ignore[reportOperatorIssue]
         """No price has a positive exponent, so a product's value plus another's is exactly what
-        ``Decimal(0) + x + y`` gives, trailing zeros included (the hot path skips the zero)."""
+        ``Decimal(0) + x + y`` gives, trailing zeros included (the C accelerator skips the zero)."""
         self.tiers: tuple[tuple[int, PriceSet], ...] = ()
         """Higher tiers, ascending by threshold: ``(threshold, prices)`` applies when input > threshold."""
 

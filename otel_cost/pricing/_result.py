@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from otel_cost.pricing._files import DiscountRule
 from otel_cost.pricing._prices import InvalidUsage, PriceSet
 from otel_cost.pricing.types import (
+    ZERO,
     CostResult,
     TokenUsage,
     _Unfrozen,  # pyright: ignore[reportPrivateUsage]
 )
 
-_ZERO = Decimal(0)
 _new = object.__new__
 
 NO_EXTENSIONS_ENV = "OTEL_COST_NO_EXTENSIONS"
@@ -91,147 +92,93 @@ class Slot:
         oa = usage.output_audio_tokens
         ii = usage.input_image_tokens
         rq = usage.requests
-        prices = self.prices
-        zero = 0
         breakdown: dict[str, Decimal] = {}
         complete = True
-        # The common shapes (input, output, cache reads, reasoning) take fewer checks and no
-        # Decimal(0) to add to. ``is`` (CPython's one small-int 0) sends a 0.0 or a None in the
-        # other counts to the full checks.
-        common = cw is zero and c1 is zero and ia is zero and oa is zero and ii is zero
-        if common:
-            try:
-                bad = (i | o | cr | r | rq) >> 34
-            except TypeError:
-                raise InvalidUsage("token counts must be integers") from None
-            if bad or cr > i or r > o:
-                raise InvalidUsage("negative, absurd or inconsistent token counts")
-            if not i and not o:
-                return None
-            if prices.tiers:
-                prices = prices.for_input(i)
-            common = prices.plain_sum
-        if common:
-            total = None
-            rest = i
-            if cr:
-                p = prices.cache_read
-                if p is not None:
-                    breakdown["cache_read"] = total = p * cr
-                    rest -= cr
-            if rest:
-                p = prices.input
-                if p is None:
-                    complete = False
-                else:
-                    breakdown["input"] = x = p * rest
-                    total = x if total is None else total + x
-            rest = o
-            if r:
-                p = prices.reasoning
-                if p is not None:
-                    breakdown["reasoning"] = x = p * r
-                    total = x if total is None else total + x
-                    rest -= r
-            if rest:
-                p = prices.output
-                if p is None:
-                    complete = False
-                else:
-                    breakdown["output"] = x = p * rest
-                    total = x if total is None else total + x
-            p = prices.request
-            if p is not None and rq:
-                breakdown["request"] = x = p * rq
-                total = x if total is None else total + x
-            if total is None:
-                total = _ZERO
-        else:
-            try:
-                # Any negative count, or one of 2**34 (~17 billion) or more, leaves bits above 34.
-                bad = (i | o | cr | cw | c1 | r | ia | oa | ii | rq) >> 34
-            except TypeError:
-                raise InvalidUsage("token counts must be integers") from None
-            if bad or cr + cw > i or c1 > cw or ia > i or ii > i or r > o or oa > o:
-                raise InvalidUsage("negative, absurd or inconsistent token counts")
-            if not i and not o:
-                return None
-            prices = self.prices
-            if prices.tiers:
-                prices = prices.for_input(i)
-            total = _ZERO
+        try:
+            # Any negative count, or one of 2**34 (~17 billion) or more, leaves bits above 34.
+            bad = (i | o | cr | cw | c1 | r | ia | oa | ii | rq) >> 34
+        except TypeError:
+            raise InvalidUsage("token counts must be integers") from None
+        if bad or cr + cw > i or c1 > cw or ia > i or ii > i or r > o or oa > o:
+            raise InvalidUsage("negative, absurd or inconsistent token counts")
+        if not i and not o:
+            return None
+        prices = self.prices
+        if prices.tiers:
+            prices = prices.for_input(i)
+        total = ZERO
 
-            rest = i
-            if cr:
-                p = prices.cache_read
-                if p is not None:
-                    breakdown["cache_read"] = x = p * cr
-                    total += x
-                    rest -= cr
-            if cw:
-                if c1:
-                    p = prices.cache_write_1h
-                    if p is not None:
-                        breakdown["cache_write_1h"] = x = p * c1
-                        total += x
-                        rest -= c1
-                        cw -= c1
-                p = prices.cache_write
-                if cw and p is not None:
-                    breakdown["cache_write"] = x = p * cw
-                    total += x
-                    rest -= cw
-            if ia:
-                p = prices.input_audio
-                if p is not None:
-                    breakdown["input_audio"] = x = p * ia
-                    total += x
-                    rest -= ia
-            if ii:
-                p = prices.input_image
-                if p is not None:
-                    breakdown["input_image"] = x = p * ii
-                    total += x
-                    rest -= ii
-            if rest:
-                if rest < 0:
-                    # Audio/image tokens that are also cache reads: the parts overlap and the split
-                    # cannot be known from these counts (genai-prices rejects it the same way).
-                    raise InvalidUsage("priced input components exceed input_tokens")
-                p = prices.input
-                if p is None:
-                    complete = False
-                else:
-                    breakdown["input"] = x = p * rest
-                    total += x
-
-            rest = o
-            if r:
-                p = prices.reasoning
-                if p is not None:
-                    breakdown["reasoning"] = x = p * r
-                    total += x
-                    rest -= r
-            if oa:
-                p = prices.output_audio
-                if p is not None:
-                    breakdown["output_audio"] = x = p * oa
-                    total += x
-                    rest -= oa
-            if rest:
-                if rest < 0:
-                    raise InvalidUsage("priced output components exceed output_tokens")
-                p = prices.output
-                if p is None:
-                    complete = False
-                else:
-                    breakdown["output"] = x = p * rest
-                    total += x
-
-            p = prices.request
-            if p is not None and rq:
-                breakdown["request"] = x = p * rq
+        rest = i
+        if cr:
+            p = prices.cache_read
+            if p is not None:
+                breakdown["cache_read"] = x = p * cr
                 total += x
+                rest -= cr
+        if cw:
+            if c1:
+                p = prices.cache_write_1h
+                if p is not None:
+                    breakdown["cache_write_1h"] = x = p * c1
+                    total += x
+                    rest -= c1
+                    cw -= c1
+            p = prices.cache_write
+            if cw and p is not None:
+                breakdown["cache_write"] = x = p * cw
+                total += x
+                rest -= cw
+        if ia:
+            p = prices.input_audio
+            if p is not None:
+                breakdown["input_audio"] = x = p * ia
+                total += x
+                rest -= ia
+        if ii:
+            p = prices.input_image
+            if p is not None:
+                breakdown["input_image"] = x = p * ii
+                total += x
+                rest -= ii
+        if rest:
+            if rest < 0:
+                # Audio/image tokens that are also cache reads: the parts overlap and the split
+                # cannot be known from these counts (genai-prices rejects it the same way).
+                raise InvalidUsage("priced input components exceed input_tokens")
+            p = prices.input
+            if p is None:
+                complete = False
+            else:
+                breakdown["input"] = x = p * rest
+                total += x
+
+        rest = o
+        if r:
+            p = prices.reasoning
+            if p is not None:
+                breakdown["reasoning"] = x = p * r
+                total += x
+                rest -= r
+        if oa:
+            p = prices.output_audio
+            if p is not None:
+                breakdown["output_audio"] = x = p * oa
+                total += x
+                rest -= oa
+        if rest:
+            if rest < 0:
+                raise InvalidUsage("priced output components exceed output_tokens")
+            p = prices.output
+            if p is None:
+                complete = False
+            else:
+                breakdown["output"] = x = p * rest
+                total += x
+
+        p = prices.request
+        if p is not None and rq:
+            breakdown["request"] = x = p * rq
+            total += x
 
         result: Any = _new(_Unfrozen)
         if complete:
@@ -251,17 +198,10 @@ class Slot:
         return result
 
 
-def rebuilt(result: CostResult, **changes: Any) -> CostResult:
-    """``result`` with ``changes`` (the slow path: discounts)."""
-    fields: dict[str, Any] = {name: getattr(result, name) for name in CostResult.__slots__}  # pyright: ignore[reportAttributeAccessIssue]
-    fields.update(changes)
-    return CostResult(**fields)
-
-
 def discounted(result: CostResult, factor: Decimal, price_ref: str) -> CostResult:
     """``result`` with every figure times ``factor`` and the discount named in ``price_ref``."""
     breakdown: Mapping[str, Decimal] = {k: v * factor for k, v in result.breakdown.items()}
-    return rebuilt(result, amount=result.amount * factor, breakdown=breakdown, price_ref=price_ref)
+    return replace(result, amount=result.amount * factor, breakdown=breakdown, price_ref=price_ref)
 
 
 def priced(  # noqa: PLR0917 - hot path, positional on purpose
@@ -300,7 +240,7 @@ def _load_accelerator() -> tuple[FastCost, FastPrice] | tuple[None, None]:
         from otel_cost.pricing import _speedups
     except ImportError:
         return None, None
-    _speedups.init(TokenUsage, CostResult, Slot, _ZERO)
+    _speedups.init(TokenUsage, CostResult, Slot, ZERO)
     return _speedups.cost, _speedups.price
 
 

@@ -128,8 +128,9 @@ typedef struct {
 } bill_t;
 
 /* Bill ``n`` components into ``breakdown``; the new total, or NULL with an exception set.
- * ``total`` is a new reference or NULL (start from the first product, as the Python code's
- * common path does when no price has a positive exponent). */
+ * ``total`` is a new reference, or NULL to start from the first product: when no price has a
+ * positive exponent, that sum reads exactly as the Python code's Decimal(0) + x + ... and saves
+ * an addition. */
 static PyObject *
 bill(PyObject *vector, const bill_t *items, int n, PyObject *breakdown, PyObject *total)
 {
@@ -195,9 +196,7 @@ cost_of(PyObject *fast, PyObject *usage)
     long long i = v[U_INPUT], o = v[U_OUTPUT], cr = v[U_CACHE_READ], cw = v[U_CACHE_WRITE],
               c1 = v[U_CACHE_WRITE_1H], r = v[U_REASONING], ia = v[U_INPUT_AUDIO],
               oa = v[U_OUTPUT_AUDIO], ii = v[U_INPUT_IMAGE], rq = v[U_REQUESTS];
-    int common = cw == 0 && c1 == 0 && ia == 0 && oa == 0 && ii == 0;
-    if (common ? (cr > i || r > o)
-               : (cr + cw > i || c1 > cw || ia > i || ii > i || r > o || oa > o))
+    if (cr + cw > i || c1 > cw || ia > i || ii > i || r > o || oa > o)
         Py_RETURN_NONE;
     if (i == 0 && o == 0)
         Py_RETURN_NONE;
@@ -213,19 +212,16 @@ cost_of(PyObject *fast, PyObject *usage)
         if (!PyTuple_CheckExact(tier) || PyTuple_GET_SIZE(tier) != 2
             || !PyLong_CheckExact(PyTuple_GET_ITEM(tier, 0)) || !IS_VECTOR(PyTuple_GET_ITEM(tier, 1)))
             Py_RETURN_NONE;
-        int overflow;
+        int overflow; /* an exact int: the only failure is overflow, and no exception is set */
         long long threshold = PyLong_AsLongLongAndOverflow(PyTuple_GET_ITEM(tier, 0), &overflow);
-        if (overflow || (threshold == -1 && PyErr_Occurred())) {
-            PyErr_Clear();
+        if (overflow)
             Py_RETURN_NONE;
-        }
         if (i > threshold)
             vector = PyTuple_GET_ITEM(tier, 1);
         else
             break;
     }
-    if (common)
-        common = PyTuple_GET_ITEM(vector, P_PLAIN_SUM) == Py_True;
+    int plain_sum = PyTuple_GET_ITEM(vector, P_PLAIN_SUM) == Py_True;
 
     /* Which components bill which tokens: Slot.cost's rules, in its order. */
     bill_t items[P_PLAIN_SUM];
@@ -285,13 +281,13 @@ cost_of(PyObject *fast, PyObject *usage)
     PyObject *breakdown = PyDict_New();
     if (breakdown == NULL)
         return NULL;
-    PyObject *total = bill(vector, items, n, breakdown, common ? NULL : Py_NewRef(S.zero));
+    PyObject *total = bill(vector, items, n, breakdown, plain_sum ? NULL : Py_NewRef(S.zero));
     if (total == NULL) {
         if (PyErr_Occurred()) {
             Py_DECREF(breakdown);
             return NULL;
         }
-        total = Py_NewRef(S.zero); /* common path, nothing billed */
+        total = Py_NewRef(S.zero); /* nothing billed */
     }
     PyObject *result = S.result_type->tp_alloc(S.result_type, 0);
     if (result == NULL) {
