@@ -115,8 +115,23 @@ def build_report(
 ) -> Report:
     """Spend by ``by`` over the inclusive UTC day range, allocated by ``rules`` when given."""
     by = tuple(by)
-    if rules is not None and rules.key not in by and f"attr:{rules.key}" not in by:
-        raise ReportError(f"the rules allocate {rules.key!r}: add it to --by")
+    _check_rules_key(by, rules)
+    spent = read_report(ledger, by, since=since, until=until, view=view, daily=daily)
+    return allocate(spent, rules, rules_text)
+
+
+def read_report(
+    ledger: Ledger,
+    by: Sequence[str],
+    *,
+    since: date | str | None = None,
+    until: date | str | None = None,
+    view: str | None = None,
+    daily: bool = False,
+) -> Report:
+    """Spend by ``by`` as the ledger holds it, read in one snapshot (no rules applied): its
+    ``head`` is the chain head every line was read at. ``allocate`` applies rules to it."""
+    by = tuple(by)
     notes: list[str] = []
     with ledger.snapshot():
         if view is not None and view != ORIGINAL_VIEW:
@@ -133,26 +148,42 @@ def build_report(
             (str(r.key[0]), r.currency, r.amount)
             for r in (ledger.spend(["day"], since=since, until=until, view=_view(view)) if daily else [])
         )
-    lines = [_line(r) for r in rows]
-    allocations: tuple[AllocationRecord, ...] = ()
-    if rules is not None:
-        key_index = by.index(rules.key) if rules.key in by else by.index(f"attr:{rules.key}")
-        lines, allocations, more = _allocate(lines, rules, key_index)
-        notes.extend(more)
-    lines.sort(key=line_sort_key)
     return Report(
         by=by,
         since=None if since is None else str(since),
         until=None if until is None else str(until),
         view=view or ORIGINAL_VIEW,
         head=head,
-        lines=tuple(lines),
-        allocations=allocations,
-        rules_key=rules.key if rules else None,
-        rules_digest=hashlib.sha256(rules_text.encode()).hexdigest()[:16] if rules_text else None,
+        lines=tuple(sorted((_line(r) for r in rows), key=line_sort_key)),
         daily=series,
         notes=tuple(notes),
     )
+
+
+def allocate(report: Report, rules: AllocationRules | None, rules_text: str | None = None) -> Report:
+    """``report`` (from ``read_report``) with ``rules`` applied: the same reading, so the same
+    head; ``rules_text`` (the file as read) is what the header's digest names."""
+    _check_rules_key(report.by, rules)
+    digest = hashlib.sha256(rules_text.encode()).hexdigest()[:16] if rules_text else None
+    if rules is None:
+        return replace(report, rules_digest=digest)
+    by = report.by
+    key_index = by.index(rules.key) if rules.key in by else by.index(f"attr:{rules.key}")
+    lines, allocations, more = _allocate(list(report.lines), rules, key_index)
+    lines.sort(key=line_sort_key)
+    return replace(
+        report,
+        lines=tuple(lines),
+        allocations=allocations,
+        rules_key=rules.key,
+        rules_digest=digest,
+        notes=(*report.notes, *more),
+    )
+
+
+def _check_rules_key(by: tuple[str, ...], rules: AllocationRules | None) -> None:
+    if rules is not None and rules.key not in by and f"attr:{rules.key}" not in by:
+        raise ReportError(f"the rules allocate {rules.key!r}: add it to --by")
 
 
 def _view(view: str | None) -> str | None:

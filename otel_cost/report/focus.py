@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from otel_cost.ledger import Ledger
-from otel_cost.report.build import Report, build_report
+from otel_cost.report.build import Report, allocate, read_report
 from otel_cost.report.formats import money
 from otel_cost.report.rules import AllocationRules
 
@@ -84,12 +84,10 @@ def focus_report(
 ) -> FocusReport:
     extra = tuple(k for k in by if k not in BASE_KEYS)
     keys = (*BASE_KEYS, *extra)
-    usage = build_report(ledger, keys, since=since, until=until, view=view)
-    allocated = None
-    if rules is not None:
-        allocated = build_report(
-            ledger, keys, since=since, until=until, rules=rules, rules_text=rules_text, view=view
-        )
+    # One reading for both parts: the Usage and Adjustment rows come from the same ledger state,
+    # the one the x_LedgerHead column names.
+    usage = read_report(ledger, keys, since=since, until=until, view=view)
+    allocated = None if rules is None else allocate(usage, rules, rules_text)
     return FocusReport(usage, allocated, extra)
 
 

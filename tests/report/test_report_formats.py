@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +17,8 @@ import pytest
 
 from otel_cost.cli import main
 from otel_cost.ledger import open_ledger
-from otel_cost.report.focus import MANDATORY_COLUMNS
+from otel_cost.report.focus import MANDATORY_COLUMNS, focus_report, write_focus
+from otel_cost.report.rules import AllocationRules
 from tests.ledger.ledger_fixtures import make_record
 
 REPO = Path(__file__).resolve().parents[2]
@@ -201,3 +204,51 @@ def test_focus_allocation_by_a_base_column(tmp_path: Path, capsys: pytest.Captur
     # 1 of shared-gateway split evenly over checkout and search: -1, +0.5, +0.5.
     assert moves == [("shared-gateway", "-1"), ("checkout", "0.5"), ("search", "0.5")]
     assert sum(Decimal(r["BilledCost"]) for r in rows) == Decimal(5)  # 3 + 1 + 1
+
+
+def test_focus_usage_and_adjustments_come_from_one_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that commits right after the report's read must change neither part: the Usage and
+    Adjustment rows are read in one snapshot, the one their x_LedgerHead names. The real ledger's
+    ``snapshot`` is wrapped (not replaced) to let such a writer in after each read."""
+    ledger = open_ledger(str(tmp_path / "l.db"))
+    ledger.append(
+        [
+            make_record(1, amount="3", service="checkout"),
+            make_record(2, amount="1", service="search"),
+            make_record(3, amount="1", service="shared-gateway"),
+        ]
+    )
+    read_at = ledger.head()
+    real_snapshot = ledger.snapshot
+    late = iter(range(100, 110))
+    reads = 0
+
+    @contextmanager
+    def snapshot_then_a_writer() -> Iterator[None]:
+        nonlocal reads
+        reads += 1
+        with real_snapshot():
+            yield
+        ledger.append([make_record(next(late), amount="7", service="shared-gateway")])
+
+    monkeypatch.setattr(ledger, "snapshot", snapshot_then_a_writer)
+    rules = AllocationRules.model_validate(
+        {"key": "service", "pools": [{"match": "shared-gateway", "method": "even"}]}
+    )
+    report = focus_report(ledger, ["service"], rules=rules, rules_text="key: service")
+    assert reads == 1
+    assert report.allocated is not None
+    assert report.usage.head == report.allocated.head == read_at
+    # Both parts see 1 of shared-gateway (not 1 + 7): moved out as -1, +0.5 to checkout and search.
+    (pool,) = report.allocated.allocations
+    assert pool.amount == Decimal(1)
+    shared = [line.direct for line in report.usage.lines if line.key[4] == "shared-gateway"]
+    assert shared == [Decimal(1)]
+    out = io.StringIO()
+    write_focus(report, out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert {r["x_LedgerHead"] for r in rows} == {read_at.hash}
+    assert sum(Decimal(r["BilledCost"]) for r in rows) == Decimal(5)  # 3 + 1 + 1, the 7 came later
+    ledger.close()
