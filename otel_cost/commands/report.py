@@ -6,7 +6,6 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date
-from pathlib import Path
 from typing import TextIO
 
 from otel_cost.ledger import CallRow, Ledger, LedgerError, open_ledger
@@ -21,7 +20,7 @@ from otel_cost.report.formats import (
     write_calls,
 )
 from otel_cost.report.progress import Progress
-from otel_cost.report.rules import AllocationRules, RulesError, load_rules
+from otel_cost.report.rules import AllocationRules, RulesError, read_rules
 
 Rules = tuple[AllocationRules | None, str | None]
 FORMATS = ("table", "csv", "json", "markdown", "html", "focus")
@@ -95,8 +94,7 @@ def run(args: argparse.Namespace) -> int:
     rules_text: str | None = None
     try:
         if args.rules:
-            rules = load_rules(args.rules)
-            rules_text = Path(args.rules).read_text(encoding="utf-8")
+            rules, rules_text = read_rules(args.rules)
         ledger = open_ledger(args.ledger, create=False)
     except (RulesError, LedgerError) as exc:
         print(f"otel-cost report: {exc}", file=sys.stderr)

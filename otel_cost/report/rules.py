@@ -99,9 +99,24 @@ class AllocationRules(BaseModel):
 
 def load_rules(path: str | Path) -> AllocationRules:
     """Read and validate a rules file; ``RulesError`` names the file and the problem."""
+    return read_rules(path)[0]
+
+
+def read_rules(path: str | Path) -> tuple[AllocationRules, str]:
+    """Read a rules file once: the validated rules and the text they were parsed from (what a
+    report's digest names). ``RulesError`` names the file and the problem."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesError(f"{path}: cannot read allocation rules: {exc}") from exc
+    return parse_rules(text, path), text
+
+
+def parse_rules(text: str, path: str | Path = "<rules>") -> AllocationRules:
+    """Validate rules from YAML ``text``; ``path`` names where it came from in a ``RulesError``."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
         raise RulesError(f"{path}: cannot read allocation rules: {exc}") from exc
     try:
         return AllocationRules.model_validate(data)

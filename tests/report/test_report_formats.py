@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -252,3 +253,35 @@ def test_focus_usage_and_adjustments_come_from_one_reading(
     assert {r["x_LedgerHead"] for r in rows} == {read_at.hash}
     assert sum(Decimal(r["BilledCost"]) for r in rows) == Decimal(5)  # 3 + 1 + 1, the 7 came later
     ledger.close()
+
+
+def test_rules_from_a_pipe_are_read_once(ledger_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--rules <(make-rules)``: a pipe can be read once, so the rules applied and the digest the
+    header names must come from that one reading (a second read would see nothing)."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, RULES.encode())
+    os.close(write_end)
+    try:
+        argv = ["report", "--ledger", str(ledger_path), "--by", "project", "--format", "json"]
+        assert main([*argv, "--rules", f"/dev/fd/{read_end}"]) == 0
+    finally:
+        os.close(read_end)
+    rules = json.loads(capsys.readouterr().out)["rules"]
+    assert rules == {"key": "project", "sha256": hashlib.sha256(RULES.encode()).hexdigest()[:16]}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"key: project\n\xff\xfe\n", "cannot read allocation rules"), (None, "cannot read allocation rules")],
+)
+def test_unreadable_rules_are_a_clear_error(
+    ledger_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, message: str
+) -> None:
+    """Not UTF-8, or not there: exit 2 naming the file, no traceback."""
+    rules = ledger_path.parent / "bad-rules.yaml"
+    if content is not None:
+        rules.write_bytes(content)
+    argv = ["report", "--ledger", str(ledger_path), "--by", "project", "--rules", str(rules)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"otel-cost report: {rules}: {message}")
