@@ -20,7 +20,7 @@ import jsonschema
 import jsonschema.exceptions
 import yaml
 
-from otel_cost.pricing._entries import ALWAYS, Constraint
+from otel_cost.pricing._entries import ALWAYS, Constraint, TierRule
 from otel_cost.pricing._genai import date_ns
 from otel_cost.pricing._prices import PRICE_KEYS, PriceValue
 
@@ -71,15 +71,6 @@ class DiscountRule:
     constraint: Constraint
 
 
-@dataclass(frozen=True, slots=True)
-class TierRuleSpec:
-    provider: str
-    models: tuple[str, ...]
-    tier: str
-    multiplier: Decimal
-    constraint: Constraint
-    id: str
-
 
 @dataclass(frozen=True, slots=True)
 class ApiRule:
@@ -104,7 +95,7 @@ class CatalogFile:
     models: list[ModelRule] = field(default_factory=list[ModelRule])
     overrides: list[OverrideRule] = field(default_factory=list[OverrideRule])
     discounts: list[DiscountRule] = field(default_factory=list[DiscountRule])
-    tier_rules: list[TierRuleSpec] = field(default_factory=list[TierRuleSpec])
+    tier_rules: list[TierRule] = field(default_factory=list[TierRule])
     apis: list[ApiRule] = field(default_factory=list[ApiRule])
     genai_prices_data: Path | None = None
     builtin: bool = False
@@ -305,13 +296,13 @@ class _Reader:
         for i, item in enumerate(data.get("service_tiers", [])):
             key = f"service_tiers[{i}]"
             result.tier_rules.append(
-                TierRuleSpec(
+                TierRule(
                     provider=str(item["provider"]).lower(),
                     models=tuple(str(m).lower() for m in item.get("models", ["*"])),
                     tier=str(item["tier"]),
                     multiplier=self.decimal(item["multiplier"], f"{key}.multiplier"),
                     constraint=self.constraint(item, key),
-                    id=f"{Path(self.name).stem}#{i}",
+                    ref=f"{Path(self.name).stem}#{i}",
                 )
             )
         api_ids: dict[str, list[tuple[int, Constraint]]] = {}

@@ -78,12 +78,9 @@ class Resolver:
                         self.user_exact[name] = entry
         changed: set[str] = set()
         for file in files:
-            for i, spec in enumerate(file.tier_rules):
-                rule = TierRule(
-                    spec.provider, spec.models, spec.tier, spec.multiplier, spec.constraint, spec.id
-                )
+            for i, rule in enumerate(file.tier_rules):
                 matched = False
-                for entry in self._entries_of(spec.provider):
+                for entry in self._entries_of(rule.provider):
                     if rule.applies(entry.provider, entry.model.lower()):
                         entry.tier_rules.append(rule)
                         changed.add(entry.id)
