@@ -90,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
 
     label = ", ".join(args.catalog) or "built-in catalog"
     with ledger:
-        progress = Progress("repricing", total=ledger.count(), force=args.progress)
+        progress = Progress("repricing", force=args.progress)
+        if progress.enabled:  # the bar's total: the calls write_view walks (a count query only then)
+            progress.total = ledger.count(since=args.since, until=args.until)
         info = ledger.write_view(
             name,
             catalog=f"{label} (version {catalog.version})",

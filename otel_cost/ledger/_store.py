@@ -198,9 +198,14 @@ class Ledger:
         batch_id, link, last_row = rows[0]
         return ChainHead(int(batch_id), str(link), int(last_row))
 
-    def count(self) -> int:
-        """Raw call rows currently stored (compacted calls are in roll-ups, not counted here)."""
-        return int(self._db.execute("SELECT COUNT(*) FROM calls")[0][0])
+    def count(self, since: str | None = None, until: str | None = None) -> int:
+        """Raw call rows currently stored, of the inclusive UTC day range when given (compacted
+        calls are in roll-ups, not counted here)."""
+        conds = [c for c, day in (("day >= ?", since), ("day <= ?", until)) if day is not None]
+        where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        params = [day for day in (since, until) if day is not None]
+        with self._lock:
+            return int(self._db.execute(f"SELECT COUNT(*) FROM calls{where}", params)[0][0])
 
     def spend(
         self,

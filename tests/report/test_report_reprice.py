@@ -156,3 +156,18 @@ def test_reprice_keeps_the_service_tier(tmp_path: Path, capsys: pytest.CaptureFi
         "batch": "1.75",
         "standard": "3.5",
     }
+
+
+def test_reprice_progress_counts_the_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The bar's total is the calls of --from..--to (what is repriced), not every stored call."""
+    path = tmp_path / "l.db"
+    with open_ledger(str(path)) as ledger:
+        ledger.append([make_record(n, day=day) for n, day in ((1, 0), (2, 1), (3, 1), (4, 5), (5, 9))])
+        assert ledger.count() == 5
+        assert ledger.count(since="2025-11-24", until="2025-11-28") == 3  # days 1, 1, 5
+        assert ledger.count(since="2025-11-28") == 2
+        assert ledger.count(until="2025-11-23") == 1
+    argv = ["reprice", "--ledger", str(path), "--from", "2025-11-24", "--to", "2025-11-28", "--view", "v"]
+    assert main([*argv, "--progress"]) == 0
+    bar = capsys.readouterr().err.rsplit("\r", 1)[-1]
+    assert bar.startswith("repricing [") and "] 3/3 100.0%" in bar
