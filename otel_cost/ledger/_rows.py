@@ -169,10 +169,6 @@ def day_of(epoch_ns: int) -> str:
     return text
 
 
-def record_key(record: CostRecord) -> tuple[str, str]:
-    return record.trace_id.hex(), record.span_id.hex()
-
-
 def record_tail(record: CostRecord) -> Row:
     """The ``calls`` row of one record without its first two columns (``row_id``, ``batch_id``):
     everything that does not depend on where the row lands in the chain."""
