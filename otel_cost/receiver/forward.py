@@ -24,11 +24,11 @@ from collections import deque
 from collections.abc import Callable
 
 import grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 _log = logging.getLogger(__name__)
 
+_EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 _RETRYABLE_HTTP = frozenset({429, 502, 503, 504})
 _RETRYABLE_GRPC = frozenset(
     {
@@ -86,12 +86,17 @@ def grpc_sender(url: str, *, timeout_s: float = 10.0) -> Sender:
         channel = grpc.secure_channel(target, grpc.ssl_channel_credentials())
     else:
         channel = grpc.insecure_channel(target)
-    stub = trace_service_pb2_grpc.TraceServiceStub(channel)
+    # The payload is already a serialised ExportTraceServiceRequest: sent as is (no request
+    # serializer), not decoded into a message for the stub to encode again.
+    export = channel.unary_unary(
+        _EXPORT_METHOD,
+        request_serializer=None,
+        response_deserializer=ExportTraceServiceResponse.FromString,
+    )
 
     def send(payload: bytes) -> None:
-        request = ExportTraceServiceRequest.FromString(payload)
         try:
-            stub.Export(request, timeout=timeout_s)
+            export(payload, timeout=timeout_s)
         except grpc.RpcError as exc:
             code = exc.code() if isinstance(exc, grpc.Call) else None
             if code in _RETRYABLE_GRPC:

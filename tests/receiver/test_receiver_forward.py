@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
 import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
-from otel_cost.receiver.forward import Forwarder, http_sender
+from otel_cost.receiver.forward import Forwarder, grpc_sender, http_sender
 from tests.receiver.otlp_builders import Sink, attributes_of, chat_attrs, request, running_receiver, span
 
 
@@ -114,3 +120,55 @@ def test_forwarder_drops_oldest_when_full_and_gives_up_after_retries():
     assert refused.flush(10)
     refused.close(5)
     assert refused.dropped == 1 and refused.sent == 0
+
+
+def test_grpc_forward_sends_the_payload_bytes_as_they_are_and_retries_unavailable():
+    """The gRPC sender puts the payload on the wire unchanged (no decode and re-encode), and an
+    UNAVAILABLE answer is retried. The downstream is a real gRPC server on loopback that answers
+    UNAVAILABLE once, then keeps the raw request bodies.
+
+    The payload is valid OTLP but not in canonical field order (a ResourceSpans with its
+    scope_spans, field 2, before its resource, field 1): a message decoded and serialised again
+    would come out reordered, so only a verbatim send arrives byte for byte."""
+    resource_spans = request([span(1, chat_attrs())]).resource_spans[0]
+    scope = ResourceSpans(scope_spans=resource_spans.scope_spans).SerializeToString()
+    resource = ResourceSpans(resource=resource_spans.resource).SerializeToString()
+    canonical = ExportTraceServiceRequest(resource_spans=[resource_spans]).SerializeToString()
+    # Same fields, same length: keep the canonical tag and length prefix, swap the body's order.
+    payload = canonical[: -len(scope + resource)] + scope + resource
+    assert ExportTraceServiceRequest.FromString(payload).resource_spans[0] == resource_spans
+    assert ExportTraceServiceRequest.FromString(payload).SerializeToString() != payload
+
+    received: list[bytes] = []
+    answers = ["unavailable"]
+
+    def export(body: bytes, context: grpc.ServicerContext) -> ExportTraceServiceResponse:
+        if answers:
+            answers.pop()
+            context.abort(grpc.StatusCode.UNAVAILABLE, "busy")
+        received.append(body)
+        return ExportTraceServiceResponse()
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    method = grpc.unary_unary_rpc_method_handler(
+        export, request_deserializer=None, response_serializer=ExportTraceServiceResponse.SerializeToString
+    )
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "opentelemetry.proto.collector.trace.v1.TraceService", {"Export": method}
+            ),
+        )
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        forwarder = Forwarder(grpc_sender(f"grpc://127.0.0.1:{port}", timeout_s=5), initial_backoff_s=0.01)
+        forwarder.submit(payload)
+        assert forwarder.flush(15)
+        forwarder.close(5)
+    finally:
+        server.stop(None)
+    assert (forwarder.sent, forwarder.dropped) == (1, 0)
+    assert answers == []  # the first attempt was refused, the retry got through
+    assert received == [payload]
