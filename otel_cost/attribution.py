@@ -37,17 +37,6 @@ from opentelemetry import baggage, context
 
 from otel_cost import semconv as sc
 
-STANDARD_KEYS: tuple[str, ...] = (
-    "project",
-    "cost_center",
-    "user",
-    "session",
-    "agent",
-    "tenant",
-    "environment",
-)
-"""The attribution keys documented for :func:`attribution`; other identifiers are accepted too."""
-
 BAGGAGE_PREFIX = "cost."
 """Baggage keys set by :func:`attribution` are ``cost.<key>``."""
 
@@ -125,11 +114,7 @@ def from_baggage(entries: Mapping[str, object], config: AttributionConfig = DEFA
                 cleaned = _clean(value)
                 if cleaned is not None and _KEY.match(key):
                     out[key] = cleaned
-    for name, key in config.baggage.items():
-        if key not in out:
-            cleaned = _clean(entries.get(name))
-            if cleaned is not None:
-                out[key] = cleaned
+    _from_mapping(entries, config.baggage, out)
     return out
 
 
@@ -172,11 +157,6 @@ def resolve_attribution(
     _from_mapping(span_attrs, config.span_attributes, out)
     _from_mapping(resource_attrs, config.resource_attributes, out)
     return out
-
-
-def current_baggage(ctx: context.Context | None = None) -> Mapping[str, object]:
-    """The baggage of ``ctx`` (the current context by default)."""
-    return baggage.get_all(ctx)
 
 
 @contextmanager

@@ -7,23 +7,23 @@ from opentelemetry import baggage
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 
 from otel_cost import semconv as sc
-from otel_cost.attribution import AttributionConfig, attribution, current_baggage, resolve_attribution
+from otel_cost.attribution import AttributionConfig, attribution, resolve_attribution
 
 
 def test_context_manager_sets_prefixed_baggage_and_restores() -> None:
     assert baggage.get_all() == {}
     with attribution(project="search", cost_center="cc-42", user="u-1"):
-        assert dict(current_baggage()) == {
+        assert dict(baggage.get_all()) == {
             "cost.project": "search",
             "cost.cost_center": "cc-42",
             "cost.user": "u-1",
         }
         with attribution(project="ranking", tenant="acme"):
-            entries = current_baggage()
+            entries = baggage.get_all()
             assert entries["cost.project"] == "ranking"
             assert entries["cost.user"] == "u-1"
             assert entries["cost.tenant"] == "acme"
-        assert current_baggage()["cost.project"] == "search"
+        assert baggage.get_all()["cost.project"] == "search"
     assert baggage.get_all() == {}
 
 
