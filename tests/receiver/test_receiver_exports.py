@@ -129,12 +129,12 @@ def test_llm_span_without_usage_is_estimated_from_its_content(tmp_path: Path):
         sink.shutdown()
         sink.server_close()
     (row,) = rows
-    assert row.input_tokens > 0 and row.output_tokens > 0
-    # gpt-4o: $2.50 / 1M input, $10.00 / 1M output, on the counted tokens.
-    assert (
-        row.amount
-        == row.input_tokens * Decimal("2.50") / 10**6 + row.output_tokens * Decimal("10.00") / 10**6
-    )
+    # tiktoken o200k_base (gpt-4o), OpenAI's chat accounting: input = 3 priming the reply
+    # + 3 per message + 1 ("user") + 2 ("Say", " hello") = 9; output = 2 ("Hello", "!").
+    assert (row.input_tokens, row.output_tokens) == (9, 2)
+    # gpt-4o at $2.50 / 1M input, $10.00 / 1M output (openai.com/api/pricing):
+    # 9 x 2.50/1e6 + 2 x 10.00/1e6 = 0.0000225 + 0.0000200 = 0.0000425
+    assert row.amount == Decimal("0.0000425")
     forwarded = attributes_of(sink.bodies[0])[0]
     assert forwarded["cost.usage.estimated"] is True
-    assert forwarded["gen_ai.usage.input_tokens"] == row.input_tokens
+    assert (forwarded["gen_ai.usage.input_tokens"], forwarded["gen_ai.usage.output_tokens"]) == (9, 2)
