@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from datetime import date
 
+from otel_cost.commands.report import non_negative_int
 from otel_cost.ledger import Ledger, LedgerError, open_ledger
 from otel_cost.report.progress import Progress
 
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _ledger_arg(compact)
     compact.add_argument(
-        "--keep-days", type=_days, required=True, metavar="N", help="days of raw calls to keep"
+        "--keep-days", type=non_negative_int, required=True, metavar="N", help="days of raw calls to keep"
     )
     compact.add_argument(
         "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="default: today (UTC)"
@@ -65,16 +66,6 @@ def _on_ledger(action: Callable[[Ledger, argparse.Namespace], int]) -> Callable[
             return action(ledger, args)
 
     return run
-
-
-def _days(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
-    return value
 
 
 def run_verify(ledger: Ledger, args: argparse.Namespace) -> int:

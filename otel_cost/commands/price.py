@@ -8,6 +8,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from otel_cost.commands.report import non_negative_int
 from otel_cost.pricing import (
     CatalogError,
     CostResult,
@@ -28,14 +29,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("model", metavar="MODEL", help="model name as a span carries it")
     parser.add_argument("--provider", help="provider (gen_ai.provider.name or gen_ai.system value)")
-    parser.add_argument("--input-tokens", type=_count, required=True, metavar="N")
-    parser.add_argument("--output-tokens", type=_count, required=True, metavar="N")
-    parser.add_argument("--cache-read-tokens", type=_count, default=0, metavar="N")
-    parser.add_argument("--cache-write-tokens", type=_count, default=0, metavar="N")
+    parser.add_argument("--input-tokens", type=non_negative_int, required=True, metavar="N")
+    parser.add_argument("--output-tokens", type=non_negative_int, required=True, metavar="N")
+    parser.add_argument("--cache-read-tokens", type=non_negative_int, default=0, metavar="N")
+    parser.add_argument("--cache-write-tokens", type=non_negative_int, default=0, metavar="N")
     parser.add_argument(
-        "--cache-write-1h-tokens", type=_count, default=0, metavar="N", help="of the cache writes, 1-hour TTL"
+        "--cache-write-1h-tokens",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="of the cache writes, 1-hour TTL",
     )
-    parser.add_argument("--reasoning-tokens", type=_count, default=0, metavar="N")
+    parser.add_argument("--reasoning-tokens", type=non_negative_int, default=0, metavar="N")
     parser.add_argument("--service-tier", choices=("default", "batch", "flex", "priority"))
     parser.add_argument("--at", type=timestamp, metavar="ISO-8601", help="time of the call (default: now)")
     parser.add_argument(
@@ -43,16 +48,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
-    return value
 
 
 def timestamp(text: str) -> datetime:

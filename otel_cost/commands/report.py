@@ -79,6 +79,17 @@ def day_argument(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
 
 
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number >= 0 (token counts of ``price``, ``ledger compact --keep-days``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
 def _drill(text: str) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for part in text.split(","):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from otel_cost.cli import main
+from otel_cost.commands.report import non_negative_int
 from otel_cost.ledger import open_ledger
 from tests.ledger.ledger_fixtures import make_record
 
@@ -48,10 +51,31 @@ def test_compact_then_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert capsys.readouterr().out.startswith("3 ")
 
 
-def test_bad_keep_days_is_a_usage_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("value", "message"), [("-1", "must not be negative: '-1'"), ("x", "not a whole number: 'x'")]
+)
+def test_bad_keep_days_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, message: str
+) -> None:
     with pytest.raises(SystemExit) as exc:
-        main(["ledger", "compact", "--ledger", str(tmp_path / "l.db"), "--keep-days", "-1"])
+        main(["ledger", "compact", "--ledger", str(tmp_path / "l.db"), "--keep-days", value])
     assert exc.value.code == 2
+    assert f"argument --keep-days: {message}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["1.5", "", "ten", "-0x1", "-3"])
+def test_one_non_negative_int_type_for_every_count_argument(text: str) -> None:
+    """``ledger compact --keep-days`` and ``price --*-tokens`` share one argparse type."""
+    from otel_cost.commands import ledger, price
+
+    assert {non_negative_int(ok) for ok in ("0", "7", " 12 ")} == {0, 7, 12}
+    with pytest.raises(argparse.ArgumentTypeError):
+        non_negative_int(text)
+    for module, option in ((ledger, "--keep-days"), (price, "--input-tokens")):
+        parser = argparse.ArgumentParser()
+        module.register(parser.add_subparsers())
+        types = {a.type for sub in _subparsers(parser) for a in sub._actions if option in a.option_strings}
+        assert types == {non_negative_int}, module.__name__
 
 
 @pytest.mark.parametrize(
@@ -74,3 +98,12 @@ def test_reading_commands_refuse_a_missing_ledger_instead_of_creating_one(
     assert code == 2
     assert "no ledger at" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """``parser`` and every subcommand parser under it."""
+    yield parser
+    for action in parser._actions:  # pyright: ignore[reportPrivateUsage]
+        if isinstance(action, argparse._SubParsersAction):  # pyright: ignore[reportPrivateUsage]
+            for sub in action.choices.values():  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+                yield from _subparsers(sub)  # pyright: ignore[reportUnknownArgumentType]
