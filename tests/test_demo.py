@@ -130,3 +130,11 @@ def test_demo_sends_to_an_external_receiver(tmp_path: Path, capsys: pytest.Captu
 def test_demo_refuses_a_ledger_with_send_to(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--ledger", str(tmp_path / "x.sqlite"), "--send-to", "127.0.0.1:4317"]) == 1
     assert "--send-to" in capsys.readouterr().err
+
+
+def test_spend_series_is_the_documented_exposition_name() -> None:
+    """The demo reads and prints the receiver's spend counter by the name built from the registry
+    (``cost.spend``, unit USD, counter): the one docs/receiver.md documents."""
+    from otel_cost.demo.run import SPEND_SERIES
+
+    assert SPEND_SERIES == "cost_spend_USD_total"

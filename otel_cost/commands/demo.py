@@ -51,6 +51,8 @@ def _label(key: tuple[str | None, ...]) -> tuple[str, str]:
 
 def print_report(result: Any, out: TextIO) -> None:
     """The demo's closing table: this run's spend by project and model, from the ledger."""
+    from otel_cost.demo.run import CURRENCY, SPEND_SERIES
+
     rows = [(*_label(r.key), r.calls, r.amount, r.currency) for r in result.rows]
     width = max([len(p) for p, *_ in rows] + [len("project")])
     mwidth = max([len(m) for _, m, *_ in rows] + [len("model")])
@@ -67,12 +69,12 @@ def print_report(result: Any, out: TextIO) -> None:
             file=out,
         )
     total = _MONEY.format(result.total)
-    print(f"  {'total':<{width}}  {'':<{mwidth}}  {result.calls:>5}  {total:>12} USD", file=out)
+    print(f"  {'total':<{width}}  {'':<{mwidth}}  {result.calls:>5}  {total:>12} {CURRENCY}", file=out)
     if result.metric_total is None:
         return
     agrees = abs(result.metric_total - float(result.total)) < 1e-9
     print(
-        f"\nReceiver metric cost_spend_USD_total: {_MONEY.format(result.metric_total)} USD"
+        f"\nReceiver metric {SPEND_SERIES}: {_MONEY.format(result.metric_total)} {CURRENCY}"
         f" ({'matches' if agrees else 'DIFFERS FROM'} the ledger)",
         file=out,
     )

@@ -51,7 +51,7 @@ from otel_cost.pricing import PriceCatalog, load_catalog
 from otel_cost.processor import CostSpanProcessor
 from otel_cost.receiver.app import Receiver
 from otel_cost.receiver.config import Endpoint, ReceiverConfig
-from otel_cost.receiver.prometheus import metric_name
+from otel_cost.receiver.prometheus import metric_name, unit_suffix
 from otel_cost.replay import Interaction, ReplayServer
 
 SERVICE_NAME = "otel-cost-demo"
@@ -59,6 +59,10 @@ USERS: tuple[tuple[str, str], ...] = (("alice", "s-alice-1"), ("bob", "s-bob-1")
 """(user, session) of each agent run."""
 AGENT_PROJECT = ("travel-assistant", "cc-travel")
 INDEXER_PROJECT = ("knowledge-base", "cc-platform")
+CURRENCY = "USD"
+"""The demo catalog's currency: the unit of its ``cost.spend`` series."""
+SPEND_SERIES = f"{metric_name(sc.METRIC_COST_SPEND)}_{unit_suffix(CURRENCY)}_total"
+"""The receiver's Prometheus counter sample for the demo's spend (name, unit suffix, ``_total``)."""
 RUN_KEY = "demo_run"
 """Attribution key marking this run's calls, so a reused ledger reports only this run."""
 
@@ -77,7 +81,7 @@ class DemoResult:
     """Spend of this run grouped by (project, kind, model, price_ref): from the ledger, or with
     ``send_to`` from the spans as the processor priced them."""
     metric_total: float | None
-    """Sum of the receiver's ``cost_spend_USD_total`` series after the run (None with ``send_to``)."""
+    """Sum of the receiver's ``SPEND_SERIES`` samples after the run (None with ``send_to``)."""
     answer: str
     """The agent's last answer."""
     sent_to: str | None = None
@@ -129,12 +133,11 @@ def _metric_total(prometheus_port: int) -> float:
     url = f"http://127.0.0.1:{prometheus_port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as response:
         text = response.read().decode()
-    wanted = metric_name(sc.METRIC_COST_SPEND) + "_USD_total"
     return sum(
         sample.value
         for family in text_string_to_metric_families(text)
         for sample in family.samples
-        if sample.name == wanted
+        if sample.name == SPEND_SERIES
     )
 
 
@@ -226,7 +229,7 @@ def _rows_from_spans(spans: Sequence[ReadableSpan]) -> list[SpendRow]:
     return [
         SpendRow(
             key=key,
-            currency="USD",
+            currency=CURRENCY,
             amount=sum(amounts, Decimal(0)),
             calls=len(amounts),
             unpriced_calls=0,
