@@ -12,6 +12,7 @@ from __future__ import annotations
 from otel_cost.ledger._backend import LedgerError
 from otel_cost.ledger._compact import CompactResult
 from otel_cost.ledger._query import CallRow, SpendRow
+from otel_cost.ledger._rows import group_order
 from otel_cost.ledger._store import ChainHead, Ledger, open_ledger
 from otel_cost.ledger._verify import Problem, VerifyReport
 from otel_cost.ledger._views import StoredCall, ViewInfo
@@ -27,5 +28,6 @@ __all__ = (
     "StoredCall",
     "VerifyReport",
     "ViewInfo",
+    "group_order",
     "open_ledger",
 )

@@ -21,6 +21,7 @@ from otel_cost.ledger._rows import (
     amount_residual,
     canonical_amount,
     canonical_json,
+    group_order,
     join_amount,
     row_hash,
     rows_digest,
@@ -55,10 +56,6 @@ def _ranges(ids: list[int]) -> list[list[int]]:
         else:
             out.append([bid, bid])
     return out
-
-
-def _sort_key(key: tuple[Any, ...]) -> tuple[tuple[bool, str], ...]:
-    return tuple((v is None, "" if v is None else str(v)) for v in key)
 
 
 def compact(
@@ -102,7 +99,7 @@ def compact(
         next_id = int(db.execute("SELECT COALESCE(MAX(rollup_id), 0) FROM rollups")[0][0]) + 1
         rows: list[tuple[Any, ...]] = []
         removed = 0
-        for i, key in enumerate(sorted(groups, key=_sort_key)):
+        for i, key in enumerate(sorted(groups, key=group_order)):
             amount, sums = groups[key]
             removed += sums["calls"]
             nano, atto, fine = split_amount(amount)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from otel_cost.ledger._backend import Backend
-from otel_cost.ledger._rows import amount_residual, attribution_of, join_amount
+from otel_cost.ledger._rows import amount_residual, attribution_of, group_order, join_amount
 
 COLUMN_KEYS: Mapping[str, str] = {
     "provider": "{t}.provider",
@@ -198,7 +198,7 @@ def spend(
         )
         for key, acc in accs.items()
     ]
-    out.sort(key=lambda r: (tuple((k is None, k or "") for k in r.key), r.currency))
+    out.sort(key=lambda r: (group_order(r.key), r.currency))
     return out
 
 

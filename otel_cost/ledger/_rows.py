@@ -285,6 +285,12 @@ def batch_hash(
     return sha256_hex("\n".join((prev_hash, str(batch_id), kind, str(created_ns), digest, payload or "")))
 
 
+def group_order(key: Sequence[object]) -> tuple[tuple[bool, str], ...]:
+    """Sort key of a group's key: its values in text order, ``None`` (unattributed) after every
+    value. Spend rows, report lines and roll-up ids (which the chain hashes) all sort by it."""
+    return tuple((v is None, "" if v is None else str(v)) for v in key)
+
+
 def attribution_of(row_attribution: str | None) -> Mapping[str, str]:
     if not row_attribution:
         return {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
-from otel_cost.ledger import ChainHead, Ledger, SpendRow
+from otel_cost.ledger import ChainHead, Ledger, SpendRow, group_order
 from otel_cost.report.allocate import even_weights, split_amount
 from otel_cost.report.rules import UNATTRIBUTED, AllocationRules
 
@@ -86,7 +86,7 @@ class Report:
 
 
 def line_sort_key(line: ReportLine) -> tuple[tuple[tuple[bool, str], ...], str]:
-    return tuple((k is None, k or "") for k in line.key), line.currency
+    return group_order(line.key), line.currency
 
 
 def _line(row: SpendRow) -> ReportLine:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from otel_cost.ledger import open_ledger
+from otel_cost.ledger import group_order, open_ledger
 from otel_cost.ledger._rows import (
     canonical_amount,
     canonical_json,
@@ -94,4 +94,32 @@ def test_attribution_index_holds_each_key_as_given(tmp_path: Path) -> None:
     assert [tuple(r) for r in stored] == expected
     assert ledger.verify().ok
     assert [r.amount for r in ledger.spend(["project"], where={"project": "x\x00y"})] == [Decimal("0.0015")]
+    ledger.close()
+
+
+def test_unattributed_sorts_last_everywhere(tmp_path: Path) -> None:
+    """One order for groups: values as text, ``None`` (unattributed) after all of them, also after
+    the empty string and after "zzz"; spend rows and report lines use it."""
+    from otel_cost.report.build import build_report
+
+    keys: list[tuple[object, ...]] = [(None, "a"), ("zzz", None), ("", "b"), ("zzz", "a"), (None, None)]
+    assert sorted(keys, key=group_order) == [
+        ("", "b"),
+        ("zzz", "a"),
+        ("zzz", None),
+        (None, "a"),
+        (None, None),
+    ]
+    ledger = open_ledger(str(tmp_path / "l.db"))
+    ledger.append(
+        [
+            make_record(1, attribution={"project": "zzz"}),
+            make_record(2),
+            make_record(3, attribution={"project": ""}),
+            make_record(4, attribution={"project": "a"}),
+        ]
+    )
+    expected = [("",), ("a",), ("zzz",), (None,)]
+    assert [r.key for r in ledger.spend(["project"])] == expected
+    assert [line.key for line in build_report(ledger, ["project"]).lines] == expected
     ledger.close()
