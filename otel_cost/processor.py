@@ -243,7 +243,7 @@ class CostSpanProcessor(SpanProcessor):
             ):
                 # A sampled span no BSP could take, or an unsampled one the backlog has no room for.
                 rollups = self._rollups if sampled else self._backlog.rollups
-                self._enrich(span, rollups, True, skipped)
+                self._enrich(span, rollups, True, skipped, copy=False)
         except Exception as exc:
             self._internal_error("on_end", exc)
             # On an internal error every processor still gets the span, and none gets it twice.
@@ -254,7 +254,7 @@ class CostSpanProcessor(SpanProcessor):
             processor.on_end(forward)
 
     def _enrich_unsampled(self, span: ReadableSpan, also: Sequence[Rollups], batch: list[_Measured]) -> None:
-        self._enrich(span, self._backlog.rollups, batch, also)
+        self._enrich(span, self._backlog.rollups, batch, also, copy=False)
 
     def _record_many_unsampled(self, batch: list[_Measured]) -> None:
         if self._metrics is not None:
@@ -323,10 +323,13 @@ class CostSpanProcessor(SpanProcessor):
         rollups: Rollups,
         metrics: list[_Measured] | bool = True,
         also: Sequence[Rollups] = (),
+        copy: bool = True,
     ) -> ReadableSpan:
         """The enriched copy of ``span``. ``rollups``: the pending sums of the stream it is in;
         ``metrics``: record now (True), not at all (False) or append to a batch (a list);
-        ``also``: other streams its cost must reach (its parent may be enriched there)."""
+        ``also``: other streams its cost must reach (its parent may be enriched there);
+        ``copy``: False for a span no exporter will get: priced for metrics and rollups only,
+        no attributes built, ``span`` itself returned."""
         attrs = _attributes(span)
         facts = read_call(attrs, span.kind == SpanKind.CLIENT)
         extra: dict[str, AttributeValue] = {}
@@ -341,17 +344,19 @@ class CostSpanProcessor(SpanProcessor):
                     facts, attrs, self._catalog, at_ns=at_ns, attribution=who, estimate=self._estimate
                 )
             else:
-                extra.update(redacted_urls(attrs))
+                if copy:
+                    extra.update(redacted_urls(attrs))
                 priced = price_http(facts, self._catalog, at_ns, who)
             if priced is not None:
                 result = priced.result
                 if not result.priced or result.status == sc.COST_STATUS_VALUE_PARTIAL:
                     self._warn_once(result.reason or "unknown", facts.provider, facts.model)
-                extra.update(cost_attributes(facts, priced, attrs, self._mirrors))
-                for key, value in who.items():
-                    name = ATTRIBUTE_PREFIX + key
-                    if name not in attrs:
-                        extra[name] = value
+                if copy:
+                    extra.update(cost_attributes(facts, priced, attrs, self._mirrors))
+                    for key, value in who.items():
+                        name = ATTRIBUTE_PREFIX + key
+                        if name not in attrs:
+                            extra[name] = value
                 if result.priced:
                     own = result.amount
                 if self._metrics is not None and metrics is not False:
@@ -373,7 +378,7 @@ class CostSpanProcessor(SpanProcessor):
                 own = Decimal(str(amount))
         if self._rollup_enabled:
             self._rollup(span, attrs, own, extra, rollups=rollups, also=also)
-        return _with_attributes(span, extra, attrs) if extra else span
+        return _with_attributes(span, extra, attrs) if extra and copy else span
 
     def _resource_attribution(self, resource: Resource) -> Mapping[str, str]:
         """Attribution from resource attributes, computed once per resource (one per provider)."""
