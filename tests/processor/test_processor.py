@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import tiktoken
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from processor_support import Setup  # pyright: ignore[reportImplicitRelativeImport]
 
 from otel_cost import attribution
@@ -99,15 +99,31 @@ def test_other_conventions_get_current_token_names(setup: Setup) -> None:
 
 
 def test_original_span_is_untouched(setup: Setup) -> None:
-    """Exporters get an enriched copy; the SDK's own span keeps its frozen attributes."""
+    """Exporters get an enriched copy that keeps everything of the span but its added attributes
+    (events, links, kind, status, times, ids); the SDK's own span keeps its frozen attributes."""
     tracer = setup.provider.get_tracer("test")
-    with tracer.start_as_current_span("chat", attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1}) as span:
+    with tracer.start_as_current_span("linked") as other:
         pass
+    with tracer.start_as_current_span(
+        "chat",
+        kind=SpanKind.CLIENT,
+        attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1},
+        links=[Link(other.get_span_context(), {"why": "retry"})],
+    ) as span:
+        span.add_event("gen_ai.choice", {"index": 0})
+        span.set_status(Status(StatusCode.ERROR, "rate limited"))
     assert isinstance(span, ReadableSpan)
     assert sc.COST_AMOUNT not in (span.attributes or {})
     exported = setup.spans()["chat"]
+    assert (exported.attributes or {})[sc.COST_AMOUNT] > 0
     assert exported.context == span.context
     assert exported.parent == span.parent
+    assert exported.kind is SpanKind.CLIENT
+    assert (exported.status.status_code, exported.status.description) == (StatusCode.ERROR, "rate limited")
+    assert [(e.name, dict(e.attributes or {})) for e in exported.events] == [("gen_ai.choice", {"index": 0})]
+    assert [(lk.context, dict(lk.attributes or {})) for lk in exported.links] == [
+        (other.get_span_context(), {"why": "retry"})
+    ]
     assert exported.start_time == span.start_time and exported.end_time == span.end_time
     assert exported.resource is span.resource
     assert exported.instrumentation_scope == span.instrumentation_scope
