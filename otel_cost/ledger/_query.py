@@ -76,12 +76,18 @@ def _day(value: date | str | None) -> str | None:
     return text[:10]
 
 
+def _priced(column: str, view: str | None) -> str:
+    """SQL for a per-call price column (status, currency, price_ref, amount...): with a view, the
+    view's value where the view has the call, else the call's own."""
+    return f"COALESCE(v.{column}, c.{column})" if view else f"c.{column}"
+
+
 def _column_expr(key: str, view: str | None) -> str:
     """SQL for a column key; with a view, its per-call price columns where the view has the call."""
     template = COLUMN_KEYS[key]
-    if view and "{s}" in template:
-        return f"COALESCE({template.format(t='c', s='v')}, c.{key})"
-    return template.format(t="c", s="c")
+    if template.startswith("{s}."):
+        return _priced(template.removeprefix("{s}."), view)
+    return template.format(t="c")
 
 
 def _sql_parts(
@@ -136,15 +142,8 @@ def _sql_parts(
 
 
 def _amount_cols(view: str | None) -> tuple[str, str, str, str, str]:
-    if not view:
-        return "c.amount_nano", "c.amount_atto", "c.amount_fine", "c.status", "c.currency"
-    return (
-        "COALESCE(v.amount_nano, c.amount_nano)",
-        "COALESCE(v.amount_atto, c.amount_atto)",
-        "COALESCE(v.amount_fine, c.amount_fine)",
-        "COALESCE(v.status, c.status)",
-        "COALESCE(v.currency, c.currency)",
-    )
+    nano, atto, fine = (_priced(c, view) for c in ("amount_nano", "amount_atto", "amount_fine"))
+    return nano, atto, fine, _column_expr("status", view), _column_expr("currency", view)
 
 
 def spend(
@@ -180,7 +179,7 @@ def spend(
         acc.input_tokens += int(row[n + 6])
         acc.output_tokens += int(row[n + 7])
     if any_fine:
-        amount_text = "COALESCE(v.amount, c.amount)" if view else "c.amount"
+        amount_text = _priced("amount", view)
         fine_where = f"{where_clause} AND {fine} = 1" if where_clause else f"WHERE {fine} = 1"
         for row in db.execute(f"SELECT {', '.join(keys)}, {amount_text} {from_clause} {fine_where}", params):
             accs[tuple(row[:n])].residual += amount_residual(str(row[n]))
@@ -233,7 +232,6 @@ def iter_rollups(
     names = [c.strip() for c in _ROLLUP_SELECT[len("SELECT ") : _ROLLUP_SELECT.index(" FROM")].split(",")]
     for values in db.execute(sql, params):
         row = dict(zip(names, values, strict=True))
-        row["price_ref"] = None
         attribution = attribution_of(row["attribution"])
         if all(_rollup_value(k, row, attribution) == v for k, v in where.items()):
             yield row, attribution
@@ -292,10 +290,8 @@ def iter_calls(
     """Calls matching the filters, by start time then row id; then matching roll-up lines."""
     since_s, until_s, filters = _day(since), _day(until), dict(where or {})
     _, from_clause, where_clause, params = _sql_parts((), since_s, until_s, filters, view)
-    amount = "COALESCE(v.amount, c.amount)" if view else "c.amount"
-    status = "COALESCE(v.status, c.status)" if view else "c.status"
-    currency = "COALESCE(v.currency, c.currency)" if view else "c.currency"
-    price_ref = "COALESCE(v.price_ref, c.price_ref)" if view else "c.price_ref"
+    amount = _priced("amount", view)
+    status, currency, price_ref = (_column_expr(k, view) for k in ("status", "currency", "price_ref"))
     sql = (
         f"SELECT c.row_id, c.trace_id, c.span_id, c.start_ns, c.day, c.service, c.provider, c.model,"
         f" c.operation, {status}, {currency}, {amount}, {price_ref}, c.input_tokens, c.output_tokens,"
