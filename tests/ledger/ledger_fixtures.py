@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Mapping
 from decimal import Decimal
+from pathlib import Path
 
+from otel_cost.ledger import open_ledger
 from otel_cost.pricing.types import CostResult, TokenUsage
 from otel_cost.record import CostRecord
+
+REPO = Path(__file__).resolve().parents[2]
 
 # 2025-11-23T00:00:00Z in Unix nanoseconds.
 DAY0_NS = 1_763_856_000 * 10**9
@@ -73,3 +80,28 @@ print(json.dumps({"new": new}))
 """A writer process (``python -c WRITER_SCRIPT URL OFFSET``): 40 batches of 5 own records and 2
 shared ones (the same in every writer, as a span sent to two receivers); prints how many of its
 records the ledger reported as new."""
+
+
+def two_writers_share(url: str) -> None:
+    """Run two ``WRITER_SCRIPT`` processes on the ledger at ``url`` at once and check what they
+    left: every span stored once, reported new once, and a chain that verifies."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER_SCRIPT, url, str(offset)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for offset in (100_000, 200_000)
+    ]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    with open_ledger(url) as ledger:
+        # 2 writers x 40 batches x 5 own spans = 400, plus 40 x 2 = 80 shared spans once each.
+        assert ledger.count() == 480
+        assert sum(json.loads(out)["new"] for out in outs) == 480
+        (row,) = ledger.spend()
+        assert row.amount == Decimal("40.4")  # 400 x 0.001 + 80 x 0.5 = 0.4 + 40
+        report = ledger.verify()
+        assert report.ok, report.problems
+        assert report.rows == 480

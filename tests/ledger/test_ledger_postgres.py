@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 from otel_cost.ledger import open_ledger
-from tests.ledger.ledger_fixtures import WRITER_SCRIPT, make_record
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.ledger.ledger_fixtures import make_record, two_writers_share
 
 
 def test_append_dedupes_and_verifies(postgres_url: str) -> None:
@@ -29,29 +24,7 @@ def test_append_dedupes_and_verifies(postgres_url: str) -> None:
 
 def test_two_writers_share_one_ledger(postgres_url: str) -> None:
     """Two receiver processes append at once; the 80 spans sent to both are stored and reported new once."""
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER_SCRIPT, postgres_url, str(offset)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for offset in (100_000, 200_000)
-    ]
-    outs = [p.communicate(timeout=120)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0]
-    new_total = sum(json.loads(out)["new"] for out in outs)
-    ledger = open_ledger(postgres_url)
-    # 2 writers x 40 batches x 5 own spans = 400, plus 40 x 2 = 80 shared spans once each.
-    assert ledger.count() == 480
-    assert new_total == 480
-    (row,) = ledger.spend()
-    # 400 x 0.001 + 80 x 0.5 = 0.4 + 40 = 40.4
-    assert row.amount == Decimal("40.4")
-    report = ledger.verify()
-    assert report.ok, report.problems
-    assert report.rows == 480
-    ledger.close()
+    two_writers_share(postgres_url)
 
 
 def test_tamper_detected_and_compaction_verifies(postgres_url: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -12,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from otel_cost.ledger import open_ledger
-from tests.ledger.ledger_fixtures import WRITER_SCRIPT
+from tests.ledger.ledger_fixtures import two_writers_share
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,23 +33,7 @@ while True:
 def test_two_processes_share_one_sqlite_ledger(tmp_path: Path) -> None:
     url = str(tmp_path / "shared.db")
     open_ledger(url).close()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER_SCRIPT, url, str(offset)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for offset in (100_000, 200_000)
-    ]
-    outs = [p.communicate(timeout=120)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0]
-    with open_ledger(url) as ledger:
-        # 2 x 40 x 5 own spans + 80 spans sent to both, stored and reported new once each.
-        assert ledger.count() == 480
-        assert sum(json.loads(out)["new"] for out in outs) == 480
-        assert ledger.spend()[0].amount == Decimal("40.4")  # 400 x 0.001 + 80 x 0.5
-        assert ledger.verify().ok
+    two_writers_share(url)
 
 
 def test_acknowledged_appends_survive_kill_9(tmp_path: Path) -> None:
