@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from opentelemetry import trace
@@ -43,6 +43,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from opentelemetry.util.types import AttributeValue
 
 from otel_cost import semconv as sc
+from otel_cost.pricing.types import TokenUsage
 from otel_cost.record import ERROR_TYPE_OTHER, CostRecord
 
 DEFAULT_DIMENSION_KEYS: tuple[str, ...] = ("project", "cost_center", "tenant", "environment", "agent")
@@ -191,19 +192,12 @@ class CostMetrics:
             self._unpriced.add(1, unpriced_dims, context=ctx)
         usage = record.usage
         if usage is not None:
-            for token_type, count in (
-                ("input", usage.input_tokens),
-                ("output", usage.output_tokens),
-                ("cache_read", usage.cache_read_tokens),
-                ("cache_write", usage.cache_write_tokens),
-                ("reasoning", usage.reasoning_tokens),
-            ):
-                if count:
-                    token_dims = dict(dims)
-                    token_dims[sc.GEN_AI_TOKEN_TYPE] = token_type
-                    self._tokens.add(count, token_dims, context=ctx)
-                    if token_type in ("input", "output") and record.kind == "llm":
-                        self._token_usage.record(count, token_dims, context=ctx)
+            for token_type, count, histogram in _token_counts(usage, record.kind == "llm"):
+                token_dims = dict(dims)
+                token_dims[sc.GEN_AI_TOKEN_TYPE] = token_type
+                self._tokens.add(count, token_dims, context=ctx)
+                if histogram:
+                    self._token_usage.record(count, token_dims, context=ctx)
         if duration_s is not None and record.kind == "llm" and duration_s >= 0:
             self._duration.record(duration_s, dims, context=ctx)
 
@@ -260,18 +254,11 @@ class CostMetrics:
             usage = record.usage
             llm = record.kind == "llm"
             if usage is not None:
-                for token_type, count in (
-                    ("input", usage.input_tokens),
-                    ("output", usage.output_tokens),
-                    ("cache_read", usage.cache_read_tokens),
-                    ("cache_write", usage.cache_write_tokens),
-                    ("reasoning", usage.reasoning_tokens),
-                ):
-                    if count:
-                        add(3, series, token_type, count, record)
-                        if llm and token_type in ("input", "output"):
-                            token_dims = series.with_extra(3, token_type)
-                            observations.append((self._token_usage, count, token_dims, record))
+                for token_type, count, histogram in _token_counts(usage, llm):
+                    add(3, series, token_type, count, record)
+                    if histogram:
+                        token_dims = series.with_extra(3, token_type)
+                        observations.append((self._token_usage, count, token_dims, record))
             if duration_s is not None and llm and duration_s >= 0:
                 observations.append((self._duration, duration_s, series.dims, record))
         self._observe(observations, sampled)
@@ -319,3 +306,18 @@ class _Series:
         if dims is None:
             dims = self.extras[key] = {**self.dims, self._EXTRA_KEYS[kind]: extra}
         return dims
+
+
+def _token_counts(usage: TokenUsage, llm: bool) -> Iterator[tuple[str, int, bool]]:
+    """``(gen_ai.token.type, count, histogram)`` for each non-zero count the metrics carry;
+    ``histogram``: the count is also a ``gen_ai.client.token.usage`` observation (semconv
+    records input and output tokens of model calls only)."""
+    for token_type, count in (
+        ("input", usage.input_tokens),
+        ("output", usage.output_tokens),
+        ("cache_read", usage.cache_read_tokens),
+        ("cache_write", usage.cache_write_tokens),
+        ("reasoning", usage.reasoning_tokens),
+    ):
+        if count:
+            yield token_type, count, llm and token_type in ("input", "output")
