@@ -197,13 +197,7 @@ class CostSpanProcessor(SpanProcessor):
         except Exception as exc:
             self._internal_error("on_end", exc)
         if plan is not None:
-            deferred, others = plan
-            if not others and len(deferred) == 1:  # the common case: one BSP, a sampled span
-                route = deferred[0]
-                context = span.context
-                if context is not None and context.trace_flags.sampled and route.offer(span):
-                    return
-            self._on_end_planned(span, deferred, others)
+            self._on_end_planned(span, *plan)
             return
         forward = span
         try:
