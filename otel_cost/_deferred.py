@@ -33,6 +33,21 @@ _ZERO = Decimal(0)
 _ROLLUP_CAP = 100_000  # open rollup sums kept at most per stream (parents that never end in it)
 
 
+def renew_lock_after_fork(owner: object, name: str) -> None:
+    """Give ``owner`` a new ``threading.Lock`` at attribute ``name`` in a forked child: a fork
+    while another thread held the lock would leave it held forever there. The hook holds
+    ``owner`` weakly (it needs a ``__weakref__`` slot)."""
+    if not hasattr(os, "register_at_fork"):
+        return
+    ref = weakref.ref(owner)
+
+    def _after_in_child() -> None:
+        if (alive := ref()) is not None:
+            setattr(alive, name, threading.Lock())
+
+    os.register_at_fork(after_in_child=_after_in_child)
+
+
 class Rollups:
     """Cost of descendants waiting for their parent to end: parent span id -> sum. One per stream
     of spans that is enriched in end order (the application thread's, or one export thread's)."""
@@ -42,17 +57,7 @@ class Rollups:
     def __init__(self) -> None:
         self.pending: dict[int, Decimal] = {}
         self.lock = threading.Lock()
-        if hasattr(os, "register_at_fork"):  # a fork while another thread held the lock
-            weak_reinit = weakref.WeakMethod(self._reinit)
-
-            def _after_in_child() -> None:
-                if reinit := weak_reinit():
-                    reinit()
-
-            os.register_at_fork(after_in_child=_after_in_child)
-
-    def _reinit(self) -> None:
-        self.lock = threading.Lock()
+        renew_lock_after_fork(self, "lock")
 
     def settle(self, span_id: int, own: Decimal, parent_id: int | None) -> Decimal | None:
         """A span ended: take the sum of its descendants (``None`` if none came) and add its own
@@ -142,7 +147,7 @@ class EnrichingExporter(SpanExporter):
 class DeferredRoute:
     """One BSP whose exporter enriches: ``on_end`` hands it the raw span when it will queue it."""
 
-    __slots__ = ("_batch", "_lock", "_queue", "processor", "wrapper")
+    __slots__ = ("__weakref__", "_batch", "_lock", "_queue", "processor", "wrapper")
 
     def __init__(
         self, processor: SpanProcessor, batch: object, queue: deque[object], wrapper: EnrichingExporter
@@ -151,7 +156,8 @@ class DeferredRoute:
         self.wrapper = wrapper
         self._batch = batch
         self._queue = queue
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # taken on every sampled on_end: renewed in a forked child
+        renew_lock_after_fork(self, "_lock")
 
     def accepts(self) -> bool:
         """False when the BSP would drop a span (shut down) or evict its oldest one (queue full).

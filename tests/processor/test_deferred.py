@@ -3,8 +3,10 @@ metrics counted once, a full queue, install() with several processors, shutdown 
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
+import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -423,3 +425,30 @@ def test_a_span_submitted_as_the_backlog_stops_is_still_priced() -> None:
     assert recorded == [[span]]
     assert not backlog._queue  # pyright: ignore[reportPrivateUsage]
     assert backlog.submit(span, ()) is False  # stopped: the caller prices it
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_locks_held_at_a_fork_are_new_in_the_child(catalog: PriceCatalog) -> None:
+    """A fork while another thread holds the route's hand-over lock or the rollups' lock (held
+    here by this thread, which the child does not have): the child's ``on_end`` must not block."""
+    bsp = BatchSpanProcessor(InMemorySpanExporter())
+    processor = CostSpanProcessor(bsp, catalog=catalog)
+    plan = processor._current_plan()  # pyright: ignore[reportPrivateUsage]
+    assert plan is not None
+    (route,), _ = plan
+    held = [route._lock, processor._rollups.lock]  # pyright: ignore[reportPrivateUsage]
+    for lock in held:
+        lock.acquire()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads running
+            pid = os.fork()
+        if pid == 0:  # the child: exit at once, 0 only if both locks can be taken
+            free = route._lock.acquire(timeout=2) and processor._rollups.lock.acquire(timeout=2)  # pyright: ignore[reportPrivateUsage]
+            os._exit(0 if free else 1)
+    finally:
+        for lock in held:
+            lock.release()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    bsp.shutdown()
