@@ -105,11 +105,13 @@ def test_price_plain_table(capsys: pytest.CaptureFixture[str]) -> None:
         ]
     )
     out = capsys.readouterr().out
-    # gpt-4o-mini: $0.15/MTok input -> 1,000,000 tokens = 0.15
+    # gpt-4o-mini: $0.15/MTok input -> 1,000,000 tokens = 0.15; printed with the exponent of the
+    # exact product, 0.15E-6 per token x 1,000,000 = 0.15000000.
     assert code == 0
-    assert "openai/gpt-4o-mini" in out
-    assert "total" in out
-    assert "0.15" in out
+    lines = [line.split() for line in out.splitlines()]
+    assert lines[0] == ["openai/gpt-4o-mini", "[priced]"]
+    assert ["input", "0.15000000"] in lines
+    assert ["total", "0.15000000", "USD"] in lines
 
 
 def test_price_with_user_catalog(capsys: pytest.CaptureFixture[str]) -> None:
