@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-import time
 from datetime import datetime
 from decimal import Decimal
 
@@ -39,20 +37,6 @@ def test_resolution_runs_once_per_spelling(monkeypatch: pytest.MonkeyPatch) -> N
     n = len(calls)
     later = catalog.price_tokens("o3", USAGE, provider="openai", at=datetime(2025, 7, 1, tzinfo=UTC))
     assert len(calls) == n
-    # o3 after its 2025-06-10 cut: $2 in, $8 out per MTok: 1000*2/1e6 + 100*8/1e6 = 0.0028
+    # o3 after its 2025-06-10 cut: $2 in, $8 out per MTok (openai.com/api/pricing):
+    # 1000*2/1e6 + 100*8/1e6 = 0.0028
     assert later.amount == Decimal("0.0028")
-
-
-def test_warm_call_is_fast() -> None:
-    """A coarse regression guard (the benchmark measures properly): a warm call must stay far
-    below genai-prices' ~50 us even on a loaded CI machine."""
-    catalog = load_catalog()
-    at = 1_756_728_000_000_000_000
-    catalog.price_tokens("claude-sonnet-4-5", USAGE, provider="anthropic", at=at)
-    samples = []
-    for _ in range(7):
-        start = time.perf_counter_ns()
-        for _ in range(2000):
-            catalog.price_tokens("claude-sonnet-4-5", USAGE, provider="anthropic", at=at)
-        samples.append((time.perf_counter_ns() - start) / 2000 / 1000)
-    assert statistics.median(samples) < 20, samples

@@ -1,4 +1,9 @@
-"""User catalog files: custom models, overrides with dates, discounts, aliases, errors, refresh."""
+"""User catalog files: custom models, overrides with dates, discounts, aliases, errors, refresh.
+
+List prices the figures below start from (per million tokens, input / output): gpt-4o $2.50 /
+$10.00, gpt-4o-mini $0.15 / $0.60 and gpt-4.1 $2.00 / $8.00 (openai.com/api/pricing);
+claude-sonnet-4-5 $3 / $15 (anthropic.com/pricing). The user files' own prices are written in
+each test."""
 
 from __future__ import annotations
 
