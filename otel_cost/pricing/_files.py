@@ -71,7 +71,6 @@ class DiscountRule:
     constraint: Constraint
 
 
-
 @dataclass(frozen=True, slots=True)
 class ApiRule:
     id: str

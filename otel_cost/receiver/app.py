@@ -12,6 +12,8 @@ import logging
 import os
 import urllib.parse
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIServer
@@ -22,7 +24,7 @@ from opentelemetry.sdk.resources import SERVICE_VERSION, Resource
 
 from otel_cost import __version__, semconv
 from otel_cost.metrics import CostMetrics
-from otel_cost.receiver.config import ReceiverConfig
+from otel_cost.receiver.config import Endpoint, ReceiverConfig, flag_name
 from otel_cost.receiver.forward import Forwarder, sender_for
 from otel_cost.receiver.grpc_server import start_grpc_server
 from otel_cost.receiver.http_server import OtlpHttpServer, start_http_server
@@ -138,34 +140,37 @@ class Receiver:
         reuse = config.workers > 1
         grpc_port = http_port = prom_port = None
         if config.grpc_endpoint is not None:
-            self._grpc, grpc_port = start_grpc_server(
-                self.pipeline,
-                config.grpc_endpoint,
-                auth_token=config.auth_token,
-                tls_cert=config.tls_cert,
-                tls_key=config.tls_key,
-                reuse_port=reuse,
-                max_message_bytes=config.max_body_bytes,
-                retry_after_s=config.retry_after_s,
-                # More handler threads than queue slots: a full queue, not a busy thread pool,
-                # is what pushes back (grpcio would queue the calls silently instead).
-                threads=config.queue_size + 8,
-            )
+            with _listening("grpc_endpoint", config.grpc_endpoint):
+                self._grpc, grpc_port = start_grpc_server(
+                    self.pipeline,
+                    config.grpc_endpoint,
+                    auth_token=config.auth_token,
+                    tls_cert=config.tls_cert,
+                    tls_key=config.tls_key,
+                    reuse_port=reuse,
+                    max_message_bytes=config.max_body_bytes,
+                    retry_after_s=config.retry_after_s,
+                    # More handler threads than queue slots: a full queue, not a busy thread pool,
+                    # is what pushes back (grpcio would queue the calls silently instead).
+                    threads=config.queue_size + 8,
+                )
         if config.http_endpoint is not None:
-            self._http, http_port = start_http_server(
-                self.pipeline,
-                config.http_endpoint,
-                auth_token=config.auth_token,
-                tls_cert=config.tls_cert,
-                tls_key=config.tls_key,
-                reuse_port=reuse,
-                max_body_bytes=config.max_body_bytes,
-                retry_after_s=config.retry_after_s,
-            )
+            with _listening("http_endpoint", config.http_endpoint):
+                self._http, http_port = start_http_server(
+                    self.pipeline,
+                    config.http_endpoint,
+                    auth_token=config.auth_token,
+                    tls_cert=config.tls_cert,
+                    tls_key=config.tls_key,
+                    reuse_port=reuse,
+                    max_body_bytes=config.max_body_bytes,
+                    retry_after_s=config.retry_after_s,
+                )
         if pull is not None and config.prometheus_endpoint is not None:
             endpoint = config.prometheus_endpoint
             port = endpoint.port + self.worker_index if endpoint.port else 0
-            self._prometheus, prom_port = start_prometheus_server(pull, endpoint.host, port)
+            with _listening("prometheus_endpoint", Endpoint(endpoint.host, port), self.worker_index):
+                self._prometheus, prom_port = start_prometheus_server(pull, endpoint.host, port)
         self.ports = BoundPorts(grpc_port, http_port, prom_port)
         _log.info(
             "otel-cost receiver %s (pid %d, worker %d) listening: grpc=%s http=%s prometheus=%s ledger=%s",
@@ -199,3 +204,13 @@ class Receiver:
             self._prometheus.server_close()
         if self._ledger is not None:
             self._ledger.close()
+
+
+@contextmanager
+def _listening(setting: str, endpoint: Endpoint, worker_index: int = 0) -> Iterator[None]:
+    """Name the setting and address when a server cannot bind ("address in use" says neither)."""
+    try:
+        yield
+    except (OSError, RuntimeError) as exc:
+        where = f" (worker {worker_index}: the configured port + {worker_index})" if worker_index else ""
+        raise RuntimeError(f"{flag_name(setting)}: cannot listen on {endpoint}{where}: {exc}") from exc

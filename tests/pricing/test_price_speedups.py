@@ -147,9 +147,12 @@ models:
     assert result is not None
     # 60,000 input (30,000 cached) is past both input tiers: EUR 4/MTok input, 0.4 cached,
     # 7.50 output, 0.50 per 1,000 requests.
-    assert result.amount == (
-        Decimal(30_000) * Decimal("4") + Decimal(30_000) * Decimal("0.4") + 3 * Decimal("7.50")
-    ) / 1_000_000 + Decimal("0.50") / 1_000
+    assert (
+        result.amount
+        == (Decimal(30_000) * Decimal("4") + Decimal(30_000) * Decimal("0.4") + 3 * Decimal("7.50"))
+        / 1_000_000
+        + Decimal("0.50") / 1_000
+    )
     assert result.currency == "EUR"
     embed = catalog._slot("embed-only", None, at_ns, None)  # pyright: ignore[reportPrivateUsage]
     assert isinstance(embed, Slot)

@@ -36,6 +36,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_run(count: int) -> int:
+    """The first of ``count`` consecutive TCP ports all free on 127.0.0.1 right now.
+
+    ``serve --workers N`` puts worker *i*'s Prometheus endpoint on port + *i*; a port from
+    :func:`free_port` alone says nothing of its neighbours (Linux hands ``connect`` the even
+    ephemeral ports that ``bind(0)``'s odd ones sit between), so the run is checked whole.
+    """
+    for _ in range(100):
+        first = free_port()
+        held: list[socket.socket] = []
+        try:
+            for port in range(first, first + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free ports on 127.0.0.1")
+
+
 def wait_http(url: str, timeout_s: float = 20.0) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -53,10 +77,18 @@ def wait_http(url: str, timeout_s: float = 20.0) -> None:
 class ReceiverProcess:
     """``python -m otel_cost serve`` on free loopback ports, as a real subprocess."""
 
-    def __init__(self, tmp: Path, *extra: str, ledger: Path | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        tmp: Path,
+        *extra: str,
+        ledger: Path | None = None,
+        env: dict[str, str] | None = None,
+        workers: int = 1,
+    ):
         self.grpc_port = free_port()
         self.http_port = free_port()
-        self.prometheus_port = free_port()
+        self.prometheus_port = free_port_run(workers)
+        self.workers = workers
         self.ledger = ledger or tmp / "ledger.sqlite"
         self.extra = extra
         self.env = env or {}
@@ -79,6 +111,7 @@ class ReceiverProcess:
             f"127.0.0.1:{self.prometheus_port}",
             "--ledger",
             str(self.ledger),
+            *(("--workers", str(self.workers)) if self.workers > 1 else ()),
             *self.extra,
         ]
 

@@ -26,7 +26,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from tests.conftest import require_integration
-from tests.receiver.harness import ReceiverProcess, ledger_total, record_spans
+from tests.receiver.harness import ReceiverProcess, free_port, free_port_run, ledger_total, record_spans
 
 CALL = Decimal("0.0045")
 
@@ -117,7 +117,7 @@ def test_tls_and_bearer_token_on_both_ports(
 def test_two_workers_share_the_ports_with_their_own_instance_ids(
     tmp_path: Path, receivers: list[ReceiverProcess]
 ):
-    receiver = ReceiverProcess(tmp_path, "--workers", "2")
+    receiver = ReceiverProcess(tmp_path, workers=2)
     receivers.append(receiver)
     receiver.start()
     assert receiver.proc is not None and receiver.proc.stdout is not None
@@ -224,4 +224,41 @@ def test_a_port_in_use_is_an_error_not_a_silent_share(tmp_path: Path):
             check=False,
         )
     assert done.returncode == 1
-    assert f"cannot start: Failed to bind to address 127.0.0.1:{port}" in done.stderr
+    assert f"cannot start: --grpc-endpoint: cannot listen on 127.0.0.1:{port}: Failed to bind" in done.stderr
+
+
+def test_a_workers_prometheus_port_in_use_names_the_worker_and_port(tmp_path: Path):
+    """Worker 1 serves /metrics on the configured port + 1: when that one is taken, the error says
+    so, and the supervisor stops worker 0 and exits 1 instead of running with a worker short."""
+    first = free_port_run(2)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", first + 1))
+        busy.listen()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "otel_cost",
+                "serve",
+                "--grpc-endpoint",
+                f"127.0.0.1:{free_port()}",
+                "--http-endpoint",
+                f"127.0.0.1:{free_port()}",
+                "--prometheus-endpoint",
+                f"127.0.0.1:{first}",
+                "--workers",
+                "2",
+                "--ledger",
+                str(tmp_path / "l.sqlite"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert (
+        f"--prometheus-endpoint: cannot listen on 127.0.0.1:{first + 1} (worker 1: the configured port + 1)"
+        in done.stderr
+    )
+    assert "a worker exited unexpectedly; stopping the others" in done.stderr
