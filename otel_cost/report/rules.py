@@ -39,7 +39,8 @@ class Pool(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     match: str
-    """``unattributed`` (calls without the key) or a key value whose spend is shared."""
+    """``unattributed`` (calls without the key; reserved, so never a key value of that spelling) or
+    a key value whose spend is shared."""
     method: Literal["even", "proportional", "fixed"]
     """``even``: equal shares; ``proportional``: in proportion to each target's direct spend in the
     same report line group (else in the whole report); ``fixed``: the percentages in ``shares``."""
@@ -89,7 +90,12 @@ class AllocationRules(BaseModel):
         return pools
 
     def pool_for(self, value: str | None) -> Pool | None:
-        """The pool that takes spend with this key value (``None`` = unattributed), if any."""
+        """The pool that takes spend with this key value (``None`` = unattributed), if any.
+
+        ``unattributed`` is reserved for calls without the key: a call whose key value is literally
+        ``"unattributed"`` was attributed, and is charged directly (no pool can match it)."""
+        if value == UNATTRIBUTED:
+            return None
         wanted = UNATTRIBUTED if value is None else value
         for pool in self.pools:
             if pool.match == wanted:

@@ -75,6 +75,31 @@ def test_hand_computed_splits(tmp_path: Path) -> None:
     ]
 
 
+def test_a_project_spelled_unattributed_is_charged_directly_not_pooled(tmp_path: Path) -> None:
+    ledger = open_ledger(str(tmp_path / "l.db"))
+    ledger.append(
+        [
+            make_record(1, amount="10", attribution={"project": "search"}),
+            make_record(2, amount="30", attribution={"project": "ads"}),
+            make_record(3, amount="4", attribution={"project": "unattributed"}),  # a real project
+            make_record(4, amount="2"),  # no project: the pool
+        ]
+    )
+    path = tmp_path / "rules.yaml"
+    path.write_text("key: project\npools:\n  - match: unattributed\n    method: even\n")
+    report = build_report(ledger, ["project"], rules=load_rules(path))
+    got = {line.key[0]: line.amount for line in report.lines}
+    # Only the call without a project (2) is pooled, evenly over the three projects with direct
+    # spend (ads, search, unattributed): 0.666666 each, two quanta left -> remainders tie -> name
+    # order -> ads and search get one more.
+    assert got == {
+        "ads": Decimal("30.666667"),
+        "search": Decimal("10.666667"),
+        "unattributed": Decimal("4.666666"),
+    }
+    assert [(a.pool, a.calls) for a in report.allocations] == [("unattributed", 1)]
+
+
 def test_without_rules_pools_are_plain_lines(tmp_path: Path) -> None:
     report = build_report(_ledger(tmp_path), ["project"])
     assert [(line.key[0], line.amount) for line in report.lines] == [
