@@ -99,6 +99,8 @@ class CatalogFile:
     genai_prices_data: Path | None = None
     builtin: bool = False
     """otel-cost's own data layer (rules that match nothing are fine: the data may be newer)."""
+    content: bytes = b""
+    """The bytes that were parsed: the catalog version hashes these, never a second read."""
 
 
 class _Loader(yaml.SafeLoader):
@@ -139,9 +141,13 @@ def read_file(path: str | Path, *, builtin: bool = False) -> CatalogFile:
     """Read and validate one catalog file; raises :class:`CatalogError`."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        content = Path(path).read_bytes()
     except OSError as exc:
         raise CatalogError(name, "", f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(name, "", f"not UTF-8: {exc}") from exc
     try:
         raw = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -155,6 +161,7 @@ def read_file(path: str | Path, *, builtin: bool = False) -> CatalogFile:
         raise CatalogError(name, _key_path(error.absolute_path), error.message)
     result = _Reader(name, Path(path)).read(cast(dict[str, Any], data))
     result.builtin = builtin
+    result.content = content
     return result
 
 

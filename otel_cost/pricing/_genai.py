@@ -5,7 +5,7 @@ genai-prices (MIT-licensed data, pydantic/genai-prices) is the source of model p
 variants with epoch-nanosecond constraints; the objects are kept only to run genai-prices' own
 match clauses the first time a (provider, model) spelling is seen (the catalog caches the answer).
 A newer data file (the JSON genai-prices publishes, ``prices/new_data/v2/data.json``) can replace
-the bundled data without a release: see :func:`load_snapshot`.
+the bundled data without a release: see :func:`parse_snapshot`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from genai_prices import types as gp
@@ -131,9 +130,9 @@ def bundled_providers() -> list[gp.Provider]:
     return providers
 
 
-def load_snapshot(path: Path) -> list[gp.Provider]:
-    """Providers from a genai-prices JSON data file (raises ValueError/OSError when unreadable)."""
-    raw: Any = json.loads(path.read_text(encoding="utf-8"))
+def parse_snapshot(content: bytes) -> list[gp.Provider]:
+    """Providers from the bytes of a genai-prices JSON data file (raises ValueError when invalid)."""
+    raw: Any = json.loads(content.decode("utf-8"))
     if not isinstance(raw, list):
         raise ValueError("expected a JSON list of providers (genai-prices data.json)")
     return gp._providers_from_raw(raw)  # pyright: ignore[reportPrivateUsage]

@@ -26,7 +26,7 @@ from genai_prices import __version__ as genai_prices_version
 
 from otel_cost.pricing._entries import STANDARD_TIERS, Entry
 from otel_cost.pricing._files import ApiRule, CatalogError, CatalogFile, DiscountRule, read_file
-from otel_cost.pricing._genai import GenaiIndex, bundled_providers, load_snapshot
+from otel_cost.pricing._genai import GenaiIndex, bundled_providers, parse_snapshot
 from otel_cost.pricing._names import normalise_provider
 from otel_cost.pricing._prices import InvalidUsage
 from otel_cost.pricing._resolve import Resolved, Resolver
@@ -313,9 +313,11 @@ def load_catalog(
     naming the file, key and reason when a file is unreadable or invalid."""
     files = [read_file(p, builtin=True) for p in _data_files()] if include_defaults else []
     files += [read_file(p) for p in paths]
+    # The version hashes the very bytes parsed (each file is read once): a file rewritten while
+    # loading can never give a version naming prices other than the ones loaded.
     digest = hashlib.sha256()
     for file in files:
-        digest.update(Path(file.path).read_bytes())
+        digest.update(file.content)
     snapshot: Path | None = None
     snapshot_from = GENAI_PRICES_DATA_ENV
     for file in files:
@@ -328,8 +330,9 @@ def load_catalog(
         providers = []
     elif snapshot is not None:
         try:
-            providers = load_snapshot(snapshot)
-            digest.update(snapshot.read_bytes())
+            content = snapshot.read_bytes()
+            providers = parse_snapshot(content)
+            digest.update(content)
         except (OSError, ValueError) as exc:
             raise CatalogError(snapshot_from, "genai_prices_data", f"cannot load {snapshot}: {exc}") from exc
     else:
