@@ -127,26 +127,43 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _json_text(value: object) -> str:
+def _decoded(value: object) -> object:
+    """``value`` with a JSON string parsed; a string that is not JSON, and any other value, as is."""
     if not isinstance(value, str):
-        return "\n".join(_strings(value))
+        return value
     try:
-        parsed = json.loads(value)
+        return json.loads(value)
     except ValueError:
         return value
-    return "\n".join(_strings(parsed))
 
 
-def _side_text(attrs: Mapping[str, object], side: str) -> str | None:
-    """All content of one side (``prompt`` or ``completion``) of the call, or ``None``."""
+def _text(decoded: object) -> str:
+    return "\n".join(_strings(decoded))
+
+
+def _side_keys(side: str) -> tuple[str, str | None, str]:
+    """The messages key, the extra JSON key read with it, and the plain-value key of one side."""
     if side == "prompt":
-        messages, extra, value = sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_SYSTEM_INSTRUCTIONS, sc.INPUT_VALUE
-    else:
-        messages, extra, value = sc.GEN_AI_OUTPUT_MESSAGES, None, sc.OUTPUT_VALUE
-    if messages in attrs:
-        parts = [_json_text(attrs[messages])]
-        if extra and extra in attrs:
-            parts.append(_json_text(attrs[extra]))
+        return sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_SYSTEM_INSTRUCTIONS, sc.INPUT_VALUE
+    return sc.GEN_AI_OUTPUT_MESSAGES, None, sc.OUTPUT_VALUE
+
+
+def _side_json(attrs: Mapping[str, object], side: str) -> dict[str, object]:
+    """The side's messages and extra key, each parsed once, when the side records messages."""
+    messages, extra, _ = _side_keys(side)
+    if messages not in attrs:
+        return {}
+    return {key: _decoded(attrs[key]) for key in (messages, extra) if key is not None and key in attrs}
+
+
+def _side_text(attrs: Mapping[str, object], side: str, decoded: Mapping[str, object]) -> str | None:
+    """All content of one side (``prompt`` or ``completion``) of the call, or ``None``;
+    ``decoded`` is the side's :func:`_side_json`."""
+    messages, extra, value = _side_keys(side)
+    if messages in decoded:
+        parts = [_text(decoded[messages])]
+        if extra and extra in decoded:
+            parts.append(_text(decoded[extra]))
         return "\n".join(parts)
     indexed: list[tuple[int, str]] = []
     for key, item in attrs.items():
@@ -156,7 +173,7 @@ def _side_text(attrs: Mapping[str, object], side: str) -> str | None:
     if indexed:
         return "\n".join(text for _, text in sorted(indexed))
     if value in attrs:
-        return _json_text(attrs[value])
+        return _text(_decoded(attrs[value]))
     return None
 
 
@@ -164,20 +181,24 @@ def _message_text(message: Mapping[str, object]) -> str:
     return "\n".join(_strings({k: v for k, v in message.items() if k != "role"}))
 
 
-def prompt_messages(attrs: Mapping[str, object]) -> list[tuple[str, str]] | None:
-    """The prompt as (role, text) chat messages, when the span records it as messages."""
+def prompt_messages(
+    attrs: Mapping[str, object], decoded: Mapping[str, object] | None = None
+) -> list[tuple[str, str]] | None:
+    """The prompt as (role, text) chat messages, when the span records it as messages.
+
+    ``decoded`` is the prompt's parsed JSON (``_side_json(attrs, "prompt")``) when the caller has
+    it already; without it the messages are parsed here."""
     raw = attrs.get(sc.GEN_AI_INPUT_MESSAGES)
     if isinstance(raw, str):
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            return None
+        if decoded is None:
+            decoded = _side_json(attrs, "prompt")
+        # A string that is not JSON stays a string: not a list, so not messages.
+        parsed = decoded[sc.GEN_AI_INPUT_MESSAGES]
         if not isinstance(parsed, list):
             return None
         out: list[tuple[str, str]] = []
-        system = attrs.get(sc.GEN_AI_SYSTEM_INSTRUCTIONS)
-        if system is not None:
-            out.append(("system", _json_text(system)))
+        if attrs.get(sc.GEN_AI_SYSTEM_INSTRUCTIONS) is not None:
+            out.append(("system", _text(decoded[sc.GEN_AI_SYSTEM_INSTRUCTIONS])))
         for item in parsed:  # pyright: ignore[reportUnknownVariableType]
             if not isinstance(item, Mapping) or not isinstance(item.get("role"), str):  # pyright: ignore[reportUnknownMemberType]
                 return None
@@ -203,11 +224,14 @@ def estimate_usage(
     documented accounting: 3 tokens per message plus its role and content, plus 3 priming the
     reply. Otherwise the prompt text is counted as is.
     """
-    prompt = _side_text(attrs, "prompt")
-    completion = _side_text(attrs, "completion")
+    # The prompt's JSON is parsed once: its text and its chat messages both read this.
+    prompt_json = _side_json(attrs, "prompt")
+    prompt = _side_text(attrs, "prompt", prompt_json)
+    completion = _side_text(attrs, "completion", _side_json(attrs, "completion"))
     if prompt is None and completion is None:
         return None
-    messages = prompt_messages(attrs) if operation != "embeddings" and encoding_for(model) else None
+    chat = operation != "embeddings" and encoding_for(model)
+    messages = prompt_messages(attrs, prompt_json) if chat else None
     if messages:
         input_tokens = _REPLY_PRIMING + sum(
             _TOKENS_PER_MESSAGE + count_tokens(role, model) + count_tokens(text, model)
