@@ -48,6 +48,9 @@ _HELP = {
     "dimension_keys": "comma-separated attribution keys used as metric dimensions",
     "high_cardinality_keys": "comma-separated attribution keys (user, session) allowed as capped dimensions",
     "cardinality_cap": "distinct values per high-cardinality key before the overflow series (default 1000)",
+    "span_attribution": "span attributes naming attribution keys, ATTR=KEY,... (e.g. app.tenant_id=tenant)",
+    "resource_attribution": "resource attributes naming attribution keys, ATTR=KEY,... (team=cost_center)",
+    "estimate_tokens": "count tokens locally when a gen_ai span has content but no usage (default true)",
 }
 
 
@@ -143,10 +146,13 @@ def _die_with_parent() -> None:
 
 
 def _as_text(value: object) -> str:
+    """A resolved setting as the text its parser reads back (how workers get their settings)."""
     if value is None:
         return "off"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
+        return ",".join(f"{v[0]}={v[1]}" if isinstance(v, tuple) else str(v) for v in value)
     return str(value)
 
 

@@ -12,7 +12,7 @@ import logging
 import os
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import SERVICE_VERSION, Resource
 
 from otel_cost import __version__, semconv
+from otel_cost.attribution import DEFAULT_CONFIG, AttributionConfig
 from otel_cost.metrics import CostMetrics
 from otel_cost.receiver.config import Endpoint, ReceiverConfig, flag_name
 from otel_cost.receiver.forward import Forwarder, sender_for
@@ -131,7 +132,7 @@ class Receiver:
         if config.forward_traces:
             self._forwarder = Forwarder(sender_for(config.forward_traces))
         self.pipeline = Pipeline(
-            SpanPipeline(catalog),
+            SpanPipeline(catalog, attribution=attribution_config(config), estimate=config.estimate_tokens),
             self._ledger,
             metrics,
             forward=self._forwarder.submit if self._forwarder else None,
@@ -214,3 +215,22 @@ def _listening(setting: str, endpoint: Endpoint, worker_index: int = 0) -> Itera
     except (OSError, RuntimeError) as exc:
         where = f" (worker {worker_index}: the configured port + {worker_index})" if worker_index else ""
         raise RuntimeError(f"{flag_name(setting)}: cannot listen on {endpoint}{where}: {exc}") from exc
+
+
+def attribution_config(config: ReceiverConfig) -> AttributionConfig:
+    """The built-in attribution sources with the configured attributes read first (first present wins)."""
+    if not config.span_attribution and not config.resource_attribution:
+        return DEFAULT_CONFIG
+
+    def first(configured: tuple[tuple[str, str], ...], built_in: Mapping[str, str]) -> dict[str, str]:
+        merged = dict(configured)
+        for name, key in built_in.items():
+            merged.setdefault(name, key)
+        return merged
+
+    return AttributionConfig(
+        baggage=DEFAULT_CONFIG.baggage,
+        baggage_prefix=DEFAULT_CONFIG.baggage_prefix,
+        span_attributes=first(config.span_attribution, DEFAULT_CONFIG.span_attributes),
+        resource_attributes=first(config.resource_attribution, DEFAULT_CONFIG.resource_attributes),
+    )

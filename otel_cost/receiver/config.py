@@ -9,6 +9,7 @@ why: a receiver that silently ignores a setting is worse than one that does not 
 from __future__ import annotations
 
 import os
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -77,6 +78,35 @@ def _key_list(value: str) -> tuple[str, ...]:
     return tuple(k.strip() for k in str(value).split(",") if k.strip())
 
 
+_ATTRIBUTION_KEY = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+def _attribute_map(value: str) -> tuple[tuple[str, str], ...]:
+    """``name=key,name=key`` (attribute name -> attribution key), in the order given."""
+    pairs: list[tuple[str, str]] = []
+    for item in str(value).split(","):
+        if not item.strip():
+            continue
+        name, sep, key = (part.strip() for part in item.partition("="))
+        if not sep or not name:
+            raise ValueError(f"expected ATTRIBUTE=KEY, got {item.strip()!r}")
+        if not _ATTRIBUTION_KEY.match(key):
+            raise ValueError(f"attribution key {key!r} (for {name!r}) must match [a-z][a-z0-9_]*")
+        if any(name == seen for seen, _ in pairs):
+            raise ValueError(f"attribute {name!r} is mapped twice")
+        pairs.append((name, key))
+    return tuple(pairs)
+
+
+def _bool(value: str) -> bool:
+    text = str(value).strip().lower()
+    if text in ("true", "on", "yes", "1"):
+        return True
+    if text in ("false", "off", "no", "0"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiverConfig:
     """Everything ``otel-cost serve`` can be told. Defaults give a working receiver."""
@@ -118,6 +148,15 @@ class ReceiverConfig:
     """Attribution keys such as user or session, only as configured, capped."""
     cardinality_cap: int = 1000
     """Distinct values per high-cardinality key before values go to an overflow series."""
+    span_attribution: tuple[tuple[str, str], ...] = ()
+    """Span attributes that name an attribution key (``app.tenant_id=tenant``), read before the
+    built-in ones (``user.id``, ``enduser.id``, ``session.id``, ``gen_ai.conversation.id``,
+    ``gen_ai.agent.name``)."""
+    resource_attribution: tuple[tuple[str, str], ...] = ()
+    """Resource attributes that name an attribution key (``team.name=cost_center``), read before
+    the built-in ones (``service.name``, ``deployment.environment[.name]``)."""
+    estimate_tokens: bool = True
+    """Count tokens locally (tiktoken) for a gen_ai span that carries its content but no usage."""
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
@@ -139,7 +178,12 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "dimension_keys": _key_list,
     "high_cardinality_keys": _key_list,
     "cardinality_cap": _positive_int,
+    "span_attribution": _attribute_map,
+    "resource_attribution": _attribute_map,
+    "estimate_tokens": _bool,
 }
+_MAPPINGS = frozenset({"span_attribution", "resource_attribution"})
+"""Settings a config file may also write as a YAML mapping (``{app.tenant_id: tenant}``)."""
 SETTINGS: tuple[str, ...] = tuple(f.name for f in fields(ReceiverConfig))
 """Setting names (attribute spelling); the flag is ``--`` + the name with ``-`` for ``_``."""
 
@@ -171,9 +215,12 @@ def _from_file(path: str) -> dict[str, object]:
         if name not in _PARSERS:
             known = ", ".join(s.replace("_", "-") for s in SETTINGS)
             raise ConfigError(f"{path}: key {key!r}: unknown setting (known: {known})")
-        text = ",".join(str(v) for v in value) if isinstance(value, list) else value
-        if isinstance(text, dict):
+        if isinstance(value, dict) and name in _MAPPINGS:
+            text: object = ",".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, dict):
             raise ConfigError(f"{path}: key {key!r}: expected a scalar or a list, got a mapping")
+        else:
+            text = ",".join(str(v) for v in value) if isinstance(value, list) else value
         out[name] = "off" if text is None else text
     return out
 

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 from otel_cost.cli import main
-from otel_cost.receiver.config import ConfigError, Endpoint, ReceiverConfig, load_config, parse_endpoint
+from otel_cost.commands.serve import _as_text  # pyright: ignore[reportPrivateUsage]
+from otel_cost.receiver.config import (
+    SETTINGS,
+    ConfigError,
+    Endpoint,
+    ReceiverConfig,
+    env_name,
+    load_config,
+    parse_endpoint,
+)
 
 
 def test_zero_config_defaults():
@@ -48,6 +57,16 @@ def test_precedence_flag_env_file_default(tmp_path: Path):
         ("grpc-endpont: 1.2.3.4:5\n", "key 'grpc-endpont': unknown setting"),
         ("- a list\n", "expected a mapping of settings"),
         ("ledger: [unclosed\n", "not valid YAML"),
+        (
+            "span-attribution: {app.team: Team}\n",
+            "key 'span-attribution': attribution key 'Team' (for 'app.team')",
+        ),
+        (
+            "resource-attribution: team.name\n",
+            "key 'resource-attribution': expected ATTRIBUTE=KEY, got 'team.name'",
+        ),
+        ("estimate-tokens: maybe\n", "key 'estimate-tokens': expected true or false, got 'maybe'"),
+        ("ledger: {a: b}\n", "key 'ledger': expected a scalar or a list, got a mapping"),
     ],
 )
 def test_bad_config_file_names_file_key_and_reason(tmp_path: Path, text: str, message: str):
@@ -83,3 +102,57 @@ def test_cli_reports_config_errors_and_exits_2(tmp_path: Path, capsys: pytest.Ca
     assert main(["serve", "--config", str(file)]) == 2
     err = capsys.readouterr().err
     assert f"configuration error: {file}: key 'queue-size': must be >= 1, got -3" in err
+
+
+def test_attribution_mappings_read_as_yaml_mapping_list_or_text(tmp_path: Path):
+    file = tmp_path / "otel-cost.yaml"
+    file.write_text(
+        "span-attribution: {app.tenant_id: tenant, app.customer: user}\n"
+        "resource-attribution: [team.name=cost_center]\n"
+        "estimate-tokens: false\n"
+    )
+    config = load_config({}, config_file=str(file), environ={})
+    assert config.span_attribution == (("app.tenant_id", "tenant"), ("app.customer", "user"))
+    assert config.resource_attribution == (("team.name", "cost_center"),)
+    assert config.estimate_tokens is False
+    env = {"OTEL_COST_SPAN_ATTRIBUTION": " app.org = org , ", "OTEL_COST_ESTIMATE_TOKENS": "TRUE"}
+    config = load_config({}, config_file=str(file), environ=env)
+    assert config.span_attribution == (("app.org", "org"),)
+    assert config.estimate_tokens is True
+    with pytest.raises(ConfigError, match=r"^--span-attribution: attribute 'a' is mapped twice"):
+        load_config({"span_attribution": "a=x,a=y"}, environ={})
+
+
+def test_workers_get_every_setting_back_unchanged(tmp_path: Path):
+    """The supervisor hands each worker the resolved settings as OTEL_COST_* text: every setting,
+    set away from its default, must read back as the same value."""
+    config = load_config(
+        {
+            "grpc_endpoint": "[::1]:1111",
+            "http_endpoint": "off",
+            "prometheus_endpoint": "127.0.0.1:3333",
+            "ledger": "postgresql://u@h/db",
+            "forward_traces": "grpcs://tempo:4317",
+            "metrics_endpoint": "http://collector:4318",
+            "metrics_interval_s": "7",
+            "catalog": __file__,
+            "workers": "3",
+            "auth_token": "t0ken",
+            "tls_cert": __file__,
+            "tls_key": __file__,
+            "queue_size": "5",
+            "max_body_bytes": "1000",
+            "retry_after_s": "4",
+            "dimension_keys": "project,team",
+            "high_cardinality_keys": "user",
+            "cardinality_cap": "9",
+            "span_attribution": "app.tenant_id=tenant,app.customer=user",
+            "resource_attribution": "team.name=cost_center",
+            "estimate_tokens": "off",
+        },
+        environ={},
+    )
+    default = ReceiverConfig()
+    assert [name for name in SETTINGS if getattr(config, name) == getattr(default, name)] == []
+    env = {env_name(name): _as_text(getattr(config, name)) for name in SETTINGS}
+    assert load_config({}, environ=env) == config
