@@ -12,6 +12,7 @@ dropped. Long-context tiers are whole ``PriceSet``s chosen by the request's tota
 from __future__ import annotations
 
 import os
+import sysconfig
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from decimal import Decimal
@@ -233,8 +234,10 @@ FastPrice = Callable[[dict[Any, Slot], Any, Any, Any, int, Any], "CostResult | N
 
 def _load_accelerator() -> tuple[FastCost, FastPrice] | tuple[None, None]:
     """The C accelerator's ``cost`` and ``price``; Nones when it was not built (no C compiler
-    at install) or ``OTEL_COST_NO_EXTENSIONS`` is set to a non-empty value."""
-    if os.environ.get(NO_EXTENSIONS_ENV):
+    at install), ``OTEL_COST_NO_EXTENSIONS`` is set to a non-empty value, or the interpreter is
+    free-threaded: the module relies on the GIL (borrowed references from the shared slot cache),
+    and importing it there would turn the GIL back on for the whole process."""
+    if os.environ.get(NO_EXTENSIONS_ENV) or sysconfig.get_config_var("Py_GIL_DISABLED"):
         return None, None
     try:
         from otel_cost.pricing import _speedups

@@ -331,6 +331,22 @@ def test_no_extensions_env_selects_pure_python() -> None:
     assert out.stdout.strip() == "True"
 
 
+def test_a_free_threaded_interpreter_keeps_the_gil_off_by_skipping_the_accelerator() -> None:
+    """The module relies on the GIL; on a free-threaded build, importing it would re-enable the
+    GIL process-wide. No free-threaded CPython can be installed here (no python.org downloads), so
+    the build flag is faked in a fresh interpreter: ``sysconfig`` answers ``Py_GIL_DISABLED = 1``."""
+    code = (
+        "import sys, sysconfig\n"
+        "real = sysconfig.get_config_var\n"
+        "sysconfig.get_config_var = lambda name: 1 if name == 'Py_GIL_DISABLED' else real(name)\n"
+        "from otel_cost.pricing import _result\n"
+        "print(_result.fast_cost is None, 'otel_cost.pricing._speedups' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OTEL_COST_NO_EXTENSIONS"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]
+
+
 def test_times_on_both_sides_of_a_price_change(catalog: PriceCatalog) -> None:
     """o3's 2025-06-10 price cut ($10/$40 -> $2/$8 per MTok, OpenAI pricing page): the slot
     for each side prices at its own figures through C as through Python."""
