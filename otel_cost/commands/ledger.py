@@ -1,20 +1,24 @@
-"""``otel-cost ledger verify|compact|head``: check the hash chain, apply retention."""
+"""``otel-cost ledger verify|compact|head|unpriced``: check the hash chain, apply retention, list
+the calls that were not (fully) priced and why."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from datetime import date
 
-from otel_cost.commands.report import non_negative_int
-from otel_cost.ledger import Ledger, LedgerError, open_ledger
+from otel_cost.commands.report import day_argument, non_negative_int
+from otel_cost.ledger import Ledger, LedgerError, UnpricedGroup, open_ledger
 from otel_cost.report.progress import Progress
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``ledger`` subcommand group."""
-    parser = subparsers.add_parser("ledger", help="verify or compact the audit ledger")
+    parser = subparsers.add_parser(
+        "ledger", help="verify or compact the audit ledger, list the calls that were not priced"
+    )
     actions = parser.add_subparsers(dest="ledger_command", metavar="ACTION", required=True)
 
     verify = actions.add_parser(
@@ -45,6 +49,40 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     head = actions.add_parser("head", help="print the newest chain hash (publish it to pin history)")
     _ledger_arg(head)
     head.set_defaults(func=_on_ledger(run_head))
+
+    unpriced = actions.add_parser(
+        "unpriced",
+        help="list the calls that were not (fully) priced, by service, provider, model and reason",
+        description="List the calls whose stored status is unpriced or partial, grouped by service, "
+        "provider, model, status and reason, with the number of calls and the first and last day "
+        "seen, most calls first. Reads the pricing stored when each call was appended, not price "
+        "views from `otel-cost reprice`. Compacted days are included (roll-ups keep status and "
+        "reason). Exit 0 whether or not there are such calls.",
+    )
+    _ledger_arg(unpriced)
+    unpriced.add_argument(
+        "--since",
+        "--from",
+        dest="since",
+        type=day_argument,
+        metavar="YYYY-MM-DD",
+        help="first day (UTC, inclusive)",
+    )
+    unpriced.add_argument(
+        "--until",
+        "--to",
+        dest="until",
+        type=day_argument,
+        metavar="YYYY-MM-DD",
+        help="last day (UTC, inclusive)",
+    )
+    unpriced.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table (default, ends with a hint) or json",
+    )
+    unpriced.set_defaults(func=_on_ledger(run_unpriced))
 
 
 def _ledger_arg(parser: argparse.ArgumentParser) -> None:
@@ -101,3 +139,71 @@ def run_head(ledger: Ledger, args: argparse.Namespace) -> int:
     head = ledger.head()
     print(f"{head.batch_id} {head.hash}")
     return 0
+
+
+UNPRICED_HINT = (
+    "hint: unknown_model, no_price: add the model (or its price at that date and tier) to a catalog"
+    " file, see docs/pricing.md; no_usage: the instrumentation records no token counts: enable its"
+    " message content capture so tokens are estimated, or fix the instrumentation"
+)
+_UNPRICED_COLUMNS = ("service", "provider", "model", "status", "reason", "calls", "first_day", "last_day")
+_ABSENT = "-"
+
+
+def run_unpriced(ledger: Ledger, args: argparse.Namespace) -> int:
+    if args.since and args.until and args.since > args.until:
+        print(
+            f"otel-cost ledger unpriced: --since {args.since} is after --until {args.until}", file=sys.stderr
+        )
+        return 2
+    groups = ledger.unpriced(since=args.since, until=args.until)
+    if args.format == "json":
+        print(unpriced_json(groups, args.since, args.until))
+    else:
+        print("\n".join(unpriced_table(groups, args.since, args.until)))
+    return 0
+
+
+def _span(since: str | None, until: str | None) -> str:
+    return f"{since or 'start'}..{until or 'end'}"
+
+
+def unpriced_table(groups: list[UnpricedGroup], since: str | None, until: str | None) -> list[str]:
+    """The listing as text lines: a title, the grid, a total and the hint (or one "none" line)."""
+    span = _span(since, until)
+    if not groups:
+        return [f"no unpriced or partial calls in {span} (stored prices)"]
+    rows: list[list[str]] = [list(_UNPRICED_COLUMNS)]
+    rows.extend(
+        [*(_ABSENT if v is None else v for v in g.key), str(g.calls), g.first_day, g.last_day] for g in groups
+    )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(_UNPRICED_COLUMNS))]
+    calls_at = _UNPRICED_COLUMNS.index("calls")
+    out = [f"unpriced or partial calls, {span} (stored prices, not price views):"]
+    for row in rows:
+        cells = [
+            c.rjust(w) if i == calls_at else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        out.append("  ".join(cells).rstrip())
+    total = sum(g.calls for g in groups)
+    out.append(f"total: {total} calls in {len(groups)} groups")
+    out.append(UNPRICED_HINT)
+    return out
+
+
+def unpriced_json(groups: list[UnpricedGroup], since: str | None, until: str | None) -> str:
+    """One JSON object: the range, the total and the groups (``null`` for an absent value)."""
+    return json.dumps(
+        {
+            "since": since,
+            "until": until,
+            "pricing": "stored",
+            "calls": sum(g.calls for g in groups),
+            "groups": [
+                dict(zip(_UNPRICED_COLUMNS, (*g.key, g.calls, g.first_day, g.last_day), strict=True))
+                for g in groups
+            ],
+        },
+        indent=2,
+    )

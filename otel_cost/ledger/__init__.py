@@ -14,6 +14,7 @@ from otel_cost.ledger._compact import CompactResult
 from otel_cost.ledger._query import CallRow, SpendRow
 from otel_cost.ledger._rows import group_order
 from otel_cost.ledger._store import ChainHead, Ledger, open_ledger
+from otel_cost.ledger._unpriced import UnpricedGroup
 from otel_cost.ledger._verify import Problem, VerifyReport
 from otel_cost.ledger._views import StoredCall, ViewInfo
 
@@ -26,6 +27,7 @@ __all__ = (
     "Problem",
     "SpendRow",
     "StoredCall",
+    "UnpricedGroup",
     "VerifyReport",
     "ViewInfo",
     "group_order",

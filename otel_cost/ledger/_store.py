@@ -22,6 +22,7 @@ from otel_cost.ledger._rows import (
     rows_digest,
     tail_json,
 )
+from otel_cost.ledger._unpriced import UnpricedGroup, unpriced_groups
 from otel_cost.ledger._verify import VerifyReport, verify_chain
 from otel_cost.ledger._views import Repricer, ViewInfo, list_views, view_info, write_view
 from otel_cost.record import CostRecord
@@ -236,6 +237,15 @@ class Ledger:
     ) -> Iterator[CallRow]:
         """The stored calls matching the filters, in time order (for drill-down)."""
         return iter_calls(self._db, since, until, where, view)
+
+    def unpriced(
+        self, since: date | str | None = None, until: date | str | None = None
+    ) -> list[UnpricedGroup]:
+        """The calls whose stored (original, not repriced) status is ``unpriced`` or ``partial``,
+        per (service, provider, model, status, reason), most calls first; compacted days included
+        (roll-ups keep status and reason). ``since``/``until`` are inclusive UTC days."""
+        with self._lock:
+            return unpriced_groups(self._db, since=since, until=until)
 
     def verify(
         self, *, expect_head: str | None = None, progress: Callable[[int], None] | None = None
