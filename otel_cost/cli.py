@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -24,6 +25,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "otel_cost.commands.reconcile",
     "otel_cost.commands.demo",
 )
+
+_SIGPIPE_STATUS = 128 + 13
+"""What a shell reports for a process a closed pipe stopped (128 + SIGPIPE)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +48,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
-    return int(func(args))
+    try:
+        return int(func(args))
+    except BrokenPipeError:
+        # The reader went away (`otel-cost report | head`): stop quietly, as a SIGPIPE'd tool does,
+        # and keep Python's exit-time flush of stdout from raising the same error again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return _SIGPIPE_STATUS
 
 
 if __name__ == "__main__":  # pragma: no cover
