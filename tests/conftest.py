@@ -4,7 +4,9 @@ with a reason where it is absent, except under CI where it is always beside the 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -20,6 +22,21 @@ if TIKTOKEN_CACHE.is_dir():
 def require_integration() -> bool:
     """True when a missing external tool must fail the test instead of skipping it (CI)."""
     return os.environ.get("OTEL_COST_REQUIRE_INTEGRATION") == "1"
+
+
+def missing_tool(reason: str) -> NoReturn:
+    """Skip the test for want of an external tool (``reason`` names it and its Debian package),
+    or fail it under CI (:func:`require_integration`), where every tool must be there."""
+    if require_integration():
+        pytest.fail(f"{reason} (OTEL_COST_REQUIRE_INTEGRATION=1: a missing tool fails the test)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -33,7 +31,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_cost import semconv as sc
-from tests.conftest import require_integration
+from tests.conftest import free_port
+from tests.receiver.harness import prometheus_binary
 
 GRAFANA = Path(__file__).resolve().parent.parent / "examples" / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
@@ -170,12 +169,6 @@ def test_traceql_panels_sum_cost_amount() -> None:
 # ---- the live run: receiver -> Prometheus -> every panel query ---------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _get_json(url: str, timeout: float = 5.0) -> Any:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.loads(response.read())
@@ -241,11 +234,7 @@ def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int
 @pytest.fixture(scope="module")
 def prometheus(receiver: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prometheus scraping the receiver every second; yields its base URL."""
-    binary = shutil.which("prometheus")
-    if binary is None:
-        if require_integration():
-            pytest.fail("prometheus binary not found (apt-get install prometheus)")
-        pytest.skip("prometheus binary not found (apt-get install prometheus)")
+    binary = prometheus_binary()
     tmp = tmp_path_factory.mktemp("prometheus")
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
@@ -258,7 +247,7 @@ def prometheus(receiver: dict[str, int], tmp_path_factory: pytest.TempPathFactor
         ],
     }
     (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = _free_port()
+    port = free_port()
     log = (tmp / "prometheus.log").open("w")
     proc = subprocess.Popen(
         [

@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,9 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import require_integration
+from tests.conftest import free_port, missing_tool
 
 
 def _bin_dir() -> Path | None:
@@ -31,37 +28,24 @@ def _bin_dir() -> Path | None:
     return Path(found).parent if found else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _missing(reason: str) -> None:
-    if require_integration():
-        pytest.fail(f"PostgreSQL needed (OTEL_COST_REQUIRE_INTEGRATION=1): {reason}")
-    pytest.skip(f"PostgreSQL not available: {reason}")
-
-
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Yield ``postgresql://postgres@127.0.0.1:PORT/postgres`` of a fresh server; stop it after."""
     bin_dir = _bin_dir()
     if bin_dir is None:
-        _missing("no initdb (Debian package 'postgresql')")
-        raise AssertionError  # unreachable: skip/fail raise
+        missing_tool("PostgreSQL not available: no initdb (Debian package 'postgresql')")
     prefix: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="otel-cost-pg-"))
     if os.geteuid() == 0:
         if shutil.which("runuser") is None:
-            _missing("running as root without runuser")
+            missing_tool("PostgreSQL not available: running as root without runuser")
         try:
             shutil.chown(workdir, user="postgres", group="postgres")
         except (LookupError, PermissionError) as exc:
-            _missing(f"no 'postgres' system user to run the server as ({exc})")
+            missing_tool(f"PostgreSQL not available: no 'postgres' system user to run the server as ({exc})")
         prefix = ["runuser", "-u", "postgres", "--"]
     data = workdir / "data"
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
         check=True,

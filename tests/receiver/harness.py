@@ -1,4 +1,5 @@
-"""Test harness for the receiver: free loopback ports, the receiver as a subprocess, a real Prometheus."""
+"""Test harness for the receiver: runs of free loopback ports, the receiver as a subprocess, a real
+Prometheus, the ledger's totals."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
@@ -26,14 +26,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from otel_cost.ledger import open_ledger
-from tests.conftest import REPO, require_integration
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.conftest import REPO, free_port, missing_tool
 
 
 def free_port_run(count: int) -> int:
@@ -238,10 +231,9 @@ def prometheus_binary() -> str:
     """Path of the Debian ``prometheus`` binary; skips (fails under CI) when it is missing."""
     binary = shutil.which("prometheus")
     if binary is None:
-        message = "the prometheus binary is not installed (Debian package 'prometheus'; .ci/run installs it)"
-        if require_integration():
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_tool(
+            "the prometheus binary is not installed (Debian package 'prometheus'; .ci/run installs it)"
+        )
     return binary
 
 
@@ -278,11 +270,18 @@ def record_spans(
     return list(memory.get_finished_spans())
 
 
+def spend_total(ledger: object) -> tuple[Decimal, int]:
+    """(total spend, number of calls) in an open ledger (typed ``object``: tests hold it as the
+    receiver's ``LedgerLike``, which has no reading methods)."""
+    rows = ledger.spend()  # type: ignore[attr-defined]
+    return sum((r.amount for r in rows), Decimal(0)), ledger.count()  # type: ignore[attr-defined]
+
+
 def ledger_total(path: Path) -> tuple[Decimal, int]:
+    """:func:`spend_total` of the ledger at ``path`` (a file, or a database URL), opened and closed."""
     ledger = open_ledger(str(path))
     try:
-        rows = ledger.spend()
-        return sum((r.amount for r in rows), Decimal(0)), ledger.count()
+        return spend_total(ledger)
     finally:
         ledger.close()
 

@@ -1,18 +1,26 @@
-"""Build raw OTLP protobuf requests (what a Go/Java SDK or a Collector would send), and an
-in-process receiver on free loopback ports with the real ledger and the embedded catalog."""
+"""Build raw OTLP protobuf requests (what a Go/Java SDK or a Collector would send), send them over
+gRPC, and an in-process receiver on free loopback ports with the real ledger and the embedded
+catalog."""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+import grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
@@ -24,6 +32,14 @@ from otel_cost.receiver.pipeline import LedgerLike
 from otel_cost.receiver.spans import any_value
 
 LOOPBACK0 = Endpoint("127.0.0.1", 0)
+
+GPT4O_CALL = Decimal("0.0045")
+"""The cost of one :func:`chat_attrs` call (gpt-4o, 1000 input + 200 output tokens), USD.
+
+gpt-4o list prices, as carried by genai-prices 0.2.3 which the embedded catalog compiles
+(https://openai.com/api/pricing): $2.50 / 1M input tokens, $10.00 / 1M output tokens, so
+1000 x 2.50/1e6 + 200 x 10.00/1e6 = 0.0025 + 0.0020 = 0.0045.
+"""
 
 
 def kv(key: str, value: object) -> KeyValue:
@@ -73,6 +89,23 @@ def request(spans: list[Span], service: str = "checkout") -> ExportTraceServiceR
     rs.resource.attributes.append(kv("service.name", service))
     rs.scope_spans.add().spans.extend(spans)
     return req
+
+
+def grpc_export(
+    port: int, req: ExportTraceServiceRequest, metadata: Sequence[tuple[str, str]] = ()
+) -> ExportTraceServiceResponse:
+    """Send ``req`` to the OTLP/gRPC trace service on 127.0.0.1:``port``; an error status raises
+    ``grpc.RpcError``."""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        return trace_service_pb2_grpc.TraceServiceStub(channel).Export(req, timeout=10, metadata=metadata)
+
+
+def wait_for_calls(ledger: object, count: int, timeout_s: float) -> None:
+    """Poll until ``ledger`` holds ``count`` calls or ``timeout_s`` passes (the caller asserts what
+    arrived); for a receiver that commits what another one forwards to it."""
+    deadline = time.monotonic() + timeout_s
+    while ledger.count() < count and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.1)
 
 
 @contextmanager

@@ -12,8 +12,6 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -26,7 +24,7 @@ from otel_cost.pricing import default_catalog
 from otel_cost.receiver.app import attribution_config
 from otel_cost.receiver.config import load_config
 from otel_cost.receiver.spans import SpanPipeline, any_value
-from tests.receiver.otlp_builders import chat_attrs, kv, request, running_receiver, span
+from tests.receiver.otlp_builders import chat_attrs, grpc_export, kv, request, running_receiver, span
 
 CONTENT: dict[str, object] = {
     "gen_ai.operation.name": "chat",
@@ -35,11 +33,6 @@ CONTENT: dict[str, object] = {
     "gen_ai.input.messages": '[{"role": "user", "parts": [{"type": "text", "content": "Say hello"}]}]',
     "gen_ai.output.messages": '[{"role": "assistant", "parts": [{"type": "text", "content": "Hello!"}]}]',
 }
-
-
-def _export(port: int, req: ExportTraceServiceRequest) -> None:
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        trace_service_pb2_grpc.TraceServiceStub(channel).Export(req, timeout=10)
 
 
 def _with_team(req: ExportTraceServiceRequest, team: str) -> ExportTraceServiceRequest:
@@ -60,7 +53,7 @@ def test_configured_attributes_name_attribution_keys_before_the_built_in_ones(tm
     with running_receiver(
         tmp_path, span_attribution=config.span_attribution, resource_attribution=config.resource_attribution
     ) as (receiver, ledger):
-        _export(receiver.ports.grpc, _with_team(request([span(1, tagged), span(2, untagged)]), "search"))
+        grpc_export(receiver.ports.grpc, _with_team(request([span(1, tagged), span(2, untagged)]), "search"))
         rows = list(ledger.calls())  # type: ignore[attr-defined]
     assert [(row.amount, dict(row.attribution)) for row in rows] == [
         # app.customer is listed before the built-in enduser.id, so it names the user.
@@ -118,7 +111,7 @@ def test_estimate_tokens_off_leaves_a_span_without_usage_unpriced(tmp_path: Path
     config = load_config({"estimate_tokens": "off"}, environ={})
     assert config.estimate_tokens is False
     with running_receiver(tmp_path, estimate_tokens=config.estimate_tokens) as (receiver, ledger):
-        _export(receiver.ports.grpc, request([span(1, CONTENT), span(2, chat_attrs())]))
+        grpc_export(receiver.ports.grpc, request([span(1, CONTENT), span(2, chat_attrs())]))
         rows = list(ledger.calls())  # type: ignore[attr-defined]
     assert [(row.status, row.input_tokens, row.amount) for row in rows] == [
         ("unpriced", 0, Decimal(0)),

@@ -11,13 +11,11 @@ import re
 import urllib.request
 from pathlib import Path
 
-import grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from otel_cost import semconv as sc
 from otel_cost.record import ERROR_TYPE_OTHER
-from tests.receiver.otlp_builders import chat_attrs, request, running_receiver, span
+from tests.receiver.otlp_builders import chat_attrs, grpc_export, request, running_receiver, span
 
 # The Prometheus exporter turns `error.type` into the label `error_type`.
 _SPEND = re.compile(r"^cost_spend_USD_total\{(?P<labels>[^}]*)\} (?P<value>\S+)")
@@ -40,8 +38,7 @@ def test_failed_calls_spend_by_error_type_in_prometheus(tmp_path: Path) -> None:
             _failed(3, None),
             span(4, {**chat_attrs(), sc.ERROR_TYPE: "ignored"}),  # status UNSET: a successful call
         ]
-        with grpc.insecure_channel(f"127.0.0.1:{receiver.ports.grpc}") as channel:
-            trace_service_pb2_grpc.TraceServiceStub(channel).Export(request(spans), timeout=10)
+        grpc_export(receiver.ports.grpc, request(spans))
         with urllib.request.urlopen(f"http://127.0.0.1:{receiver.ports.prometheus}/metrics", timeout=5) as r:
             text = r.read().decode()
     spend: dict[str | None, float] = {}

@@ -14,18 +14,21 @@ import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
-import grpc
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_cost.pricing import load_catalog
-from tests.receiver.otlp_builders import Sink, attributes_of, chat_attrs, request, running_receiver, span
-
-
-def export(port: int, spans: list[Span]) -> None:
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        trace_service_pb2_grpc.TraceServiceStub(channel).Export(request(spans), timeout=10)
+from tests.receiver.otlp_builders import (
+    GPT4O_CALL,
+    Sink,
+    attributes_of,
+    chat_attrs,
+    grpc_export,
+    request,
+    running_receiver,
+    span,
+    wait_for_calls,
+)
 
 
 def test_paid_http_api_calls_are_priced_per_call_and_other_http_spans_are_not_records(tmp_path: Path):
@@ -39,7 +42,10 @@ def test_paid_http_api_calls_are_priced_per_call_and_other_http_spans_are_not_re
     server_span = span(3, geocode)
     server_span.kind = Span.SpanKind.SPAN_KIND_SERVER  # an incoming request is not a paid call
     with running_receiver(tmp_path, catalog=load_catalog([catalog_file])) as (receiver, ledger):
-        export(receiver.ports.grpc, [span(1, geocode), span(2, other_host), server_span, span(4, geocode)])
+        grpc_export(
+            receiver.ports.grpc,
+            request([span(1, geocode), span(2, other_host), server_span, span(4, geocode)]),
+        )
         rows = list(ledger.calls())  # type: ignore[attr-defined]
     # Two geocode client calls at 5.00 / 1000 = 0.005 each.
     assert [(row.span_id, row.amount, row.model) for row in rows] == [
@@ -52,7 +58,7 @@ def test_metrics_are_pushed_over_otlp(tmp_path: Path):
     sink = Sink()
     try:
         with running_receiver(tmp_path, metrics_endpoint=sink.url, metrics_interval_s=1) as (receiver, _):
-            export(receiver.ports.grpc, [span(1, chat_attrs()), span(2, chat_attrs())])
+            grpc_export(receiver.ports.grpc, request([span(1, chat_attrs()), span(2, chat_attrs())]))
             deadline = time.monotonic() + 10
             while not sink.metric_bodies and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -82,17 +88,15 @@ def test_forward_over_grpc_to_a_second_receiver(tmp_path: Path):
     with running_receiver(tmp_path / "central") as (central, central_ledger):
         url = f"grpc://127.0.0.1:{central.ports.grpc}"
         with running_receiver(tmp_path / "edge", forward_traces=url) as (edge, _):
-            export(edge.ports.grpc, [span(1, chat_attrs()), span(2, chat_attrs())])
-            deadline = time.monotonic() + 10
-            while central_ledger.count() < 2 and time.monotonic() < deadline:  # type: ignore[attr-defined]
-                time.sleep(0.1)
+            grpc_export(edge.ports.grpc, request([span(1, chat_attrs()), span(2, chat_attrs())]))
+            wait_for_calls(central_ledger, 2, timeout_s=10)
         rows = list(central_ledger.calls())  # type: ignore[attr-defined]
-    assert [row.amount for row in rows] == [Decimal("0.0045"), Decimal("0.0045")]
+    assert [row.amount for row in rows] == [GPT4O_CALL, GPT4O_CALL]
 
 
 def test_prometheus_exposition_is_openmetrics_with_exemplars_and_target_info(tmp_path: Path):
     with running_receiver(tmp_path) as (receiver, _):
-        export(receiver.ports.grpc, [span(1, chat_attrs())])
+        grpc_export(receiver.ports.grpc, request([span(1, chat_attrs())]))
         req = urllib.request.Request(
             f"http://127.0.0.1:{receiver.ports.prometheus}/metrics",
             headers={"Accept": "application/openmetrics-text; version=1.0.0"},
@@ -122,7 +126,7 @@ def test_llm_span_without_usage_is_estimated_from_its_content(tmp_path: Path):
     sink = Sink()
     try:
         with running_receiver(tmp_path, forward_traces=sink.url) as (receiver, ledger):
-            export(receiver.ports.grpc, [span(1, attrs)])
+            grpc_export(receiver.ports.grpc, request([span(1, attrs)]))
             rows = list(ledger.calls())  # type: ignore[attr-defined]
             assert sink.received.wait(10)
     finally:

@@ -10,13 +10,11 @@ output; 1000 input + 200 output tokens = 0.0025 + 0.0020 = 0.0045 USD.
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
 import grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -24,7 +22,17 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from otel_cost.receiver.forward import Forwarder, grpc_sender, http_sender
-from tests.receiver.otlp_builders import Sink, attributes_of, chat_attrs, request, running_receiver, span
+from tests.receiver.otlp_builders import (
+    GPT4O_CALL,
+    Sink,
+    attributes_of,
+    chat_attrs,
+    grpc_export,
+    request,
+    running_receiver,
+    span,
+    wait_for_calls,
+)
 
 
 def test_forwarded_spans_carry_cost_and_malformed_spans_are_not_forwarded(tmp_path: Path):
@@ -33,10 +41,7 @@ def test_forwarded_spans_carry_cost_and_malformed_spans_are_not_forwarded(tmp_pa
         with running_receiver(tmp_path, forward_traces=sink.url) as (receiver, _):
             tool = span(3, {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search"})
             bad = span(4, chat_attrs(), trace_id=b"\x00" * 16)
-            with grpc.insecure_channel(f"127.0.0.1:{receiver.ports.grpc}") as channel:
-                answer = trace_service_pb2_grpc.TraceServiceStub(channel).Export(
-                    request([span(1, chat_attrs()), tool, bad]), timeout=10
-                )
+            answer = grpc_export(receiver.ports.grpc, request([span(1, chat_attrs()), tool, bad]))
             assert answer.partial_success.rejected_spans == 1
             assert sink.received.wait(15)
         forwarded = attributes_of(sink.bodies[0])
@@ -80,18 +85,13 @@ def test_spans_priced_upstream_keep_their_cost_through_a_chain_of_receivers(tmp_
                     "cost.attribution.project": "search",
                 },
             )
-            with grpc.insecure_channel(f"127.0.0.1:{edge.ports.grpc}") as channel:
-                trace_service_pb2_grpc.TraceServiceStub(channel).Export(
-                    request([span(1, chat_attrs()), sdk_priced]), timeout=10
-                )
-            deadline = time.monotonic() + 15
-            while central_ledger.count() < 2 and time.monotonic() < deadline:  # type: ignore[attr-defined]
-                time.sleep(0.1)
+            grpc_export(edge.ports.grpc, request([span(1, chat_attrs()), sdk_priced]))
+            wait_for_calls(central_ledger, 2, timeout_s=15)
             edge_rows = {row.span_id: row for row in edge_ledger.calls()}  # type: ignore[attr-defined]
         central_rows = {row.span_id: row for row in central_ledger.calls()}  # type: ignore[attr-defined]
     assert set(central_rows) == set(edge_rows) == {"0000000000000002", "0000000000000003"}
     for rows in (edge_rows, central_rows):
-        assert rows["0000000000000002"].amount == Decimal("0.0045")  # priced at the edge, as above
+        assert rows["0000000000000002"].amount == GPT4O_CALL  # priced at the edge, as above
         assert rows["0000000000000003"].amount == Decimal("0.125")  # the SDK's cost.amount, kept
         assert rows["0000000000000003"].price_ref == "custom/gpt-4o@2"
         assert rows["0000000000000003"].attribution == {"project": "search"}

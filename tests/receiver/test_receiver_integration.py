@@ -31,9 +31,8 @@ from tests.receiver.harness import (
     prometheus_binary,
     record_spans,
 )
+from tests.receiver.otlp_builders import GPT4O_CALL
 
-# gpt-4o, 1000 input + 200 output tokens: 1000 * 2.50/1e6 + 200 * 10.00/1e6 = 0.0025 + 0.0020
-GPT4O_CALL = Decimal("0.0045")
 # claude-sonnet-4, 2000 input + 400 output: 2000 * 3.00/1e6 + 400 * 15.00/1e6 = 0.006 + 0.006
 SONNET_CALL = Decimal("0.012")
 

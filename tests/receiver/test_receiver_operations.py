@@ -25,10 +25,9 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from tests.conftest import require_integration
-from tests.receiver.harness import ReceiverProcess, free_port, free_port_run, ledger_total, record_spans
-
-CALL = Decimal("0.0045")
+from tests.conftest import free_port, missing_tool
+from tests.receiver.harness import ReceiverProcess, free_port_run, ledger_total, record_spans
+from tests.receiver.otlp_builders import GPT4O_CALL
 
 
 @pytest.fixture
@@ -42,10 +41,7 @@ def receivers(tmp_path: Path) -> Iterator[list[ReceiverProcess]]:
 def self_signed(tmp: Path) -> tuple[Path, Path]:
     openssl = shutil.which("openssl")
     if openssl is None:
-        message = "openssl is not installed (needed to make a test certificate; .ci/run installs it)"
-        if require_integration():
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_tool("openssl is not installed (needed to make a test certificate; .ci/run installs it)")
     cert, key = tmp / "cert.pem", tmp / "key.pem"
     subprocess.run(
         [
@@ -108,7 +104,7 @@ def test_tls_and_bearer_token_on_both_ports(
     assert grpc_ok.export(spans[:1]) is SpanExportResult.SUCCESS
     assert http_ok.export(spans) is SpanExportResult.SUCCESS
     # Two calls (the agent span costs nothing), one sent twice: 2 * 0.0045 = 0.009.
-    assert ledger_total(receiver.ledger) == (2 * CALL, 2)
+    assert ledger_total(receiver.ledger) == (2 * GPT4O_CALL, 2)
     for exporter in (grpc_ok, http_ok, http_no_token):
         exporter.shutdown()
     assert receiver.terminate() == 0
@@ -194,7 +190,7 @@ def test_sigterm_drains_in_flight_exports(tmp_path: Path, receivers: list[Receiv
     assert acknowledged >= 1
     assert count >= acknowledged * 50
     assert count % 50 == 0
-    assert total == count * CALL
+    assert total == count * GPT4O_CALL
     exporter.shutdown()
 
 

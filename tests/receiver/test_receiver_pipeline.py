@@ -13,11 +13,7 @@ from otel_cost.ledger import open_ledger
 from otel_cost.pricing import default_catalog, load_catalog
 from otel_cost.receiver.pipeline import Pipeline
 from otel_cost.receiver.spans import SpanPipeline
-from tests.receiver.otlp_builders import chat_attrs, request, span
-
-# gpt-4o, 1000 input + 200 output tokens at $2.50 / $10.00 per 1M (openai.com/api/pricing):
-# 1000 x 2.50/1e6 + 200 x 10.00/1e6 = 0.0025 + 0.0020
-GPT4O_CALL = Decimal("0.0045")
+from tests.receiver.otlp_builders import GPT4O_CALL, chat_attrs, request, span
 
 
 def test_a_failing_forward_neither_fails_the_export_nor_stops_the_committer(

@@ -21,9 +21,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from otel_cost.ledger import open_ledger
 from tests.ledger.pg_server import fresh_database, postgres_server
 from tests.receiver.harness import ReceiverProcess, export_until_ok, ledger_total, record_spans
-
-# gpt-4o, 1000 input + 200 output tokens: 1000 * 2.50/1e6 + 200 * 10.00/1e6 = 0.0025 + 0.0020
-GPT4O_CALL = Decimal("0.0045")
+from tests.receiver.otlp_builders import GPT4O_CALL
 
 
 @pytest.fixture

@@ -15,23 +15,16 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf import json_format
 from google.rpc import error_details_pb2, status_pb2
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 
 from otel_cost.record import CostRecord
-from tests.receiver.otlp_builders import chat_attrs, request, running_receiver, span
-
-GPT4O_CALL = Decimal("0.0045")
+from tests.receiver.harness import spend_total
+from tests.receiver.otlp_builders import GPT4O_CALL, chat_attrs, grpc_export, request, running_receiver, span
 
 
 def post(
@@ -51,25 +44,13 @@ def post(
             return exc.code, dict(exc.headers), exc.read()
 
 
-def grpc_export(
-    port: int, req: ExportTraceServiceRequest, metadata: Sequence[tuple[str, str]] = ()
-) -> ExportTraceServiceResponse:
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        return trace_service_pb2_grpc.TraceServiceStub(channel).Export(req, timeout=10, metadata=metadata)
-
-
-def total(ledger: object) -> tuple[Decimal, int]:
-    rows = ledger.spend()  # type: ignore[attr-defined]
-    return sum((r.amount for r in rows), Decimal(0)), ledger.count()  # type: ignore[attr-defined]
-
-
 def test_grpc_partial_success_rejects_only_the_malformed_span(tmp_path: Path):
     with running_receiver(tmp_path) as (receiver, ledger):
         spans = [span(1, chat_attrs()), span(2, chat_attrs(), span_id=b"\x01" * 7), span(3, chat_attrs())]
         response = grpc_export(receiver.ports.grpc, request(spans))
         assert response.partial_success.rejected_spans == 1
         assert "span_id must be 8 non-zero bytes, got 7 bytes" in response.partial_success.error_message
-        assert total(ledger) == (2 * GPT4O_CALL, 2)
+        assert spend_total(ledger) == (2 * GPT4O_CALL, 2)
 
 
 def _json_span(n: int, **changes: object) -> dict[str, object]:
@@ -101,7 +82,7 @@ def test_http_json_hex_ids_and_partial_success(tmp_path: Path):
         assert headers["Content-Type"] == "application/json"
         answer = json.loads(raw)
         assert answer["partialSuccess"]["rejectedSpans"] == "1"
-        assert total(ledger) == (GPT4O_CALL, 1)
+        assert spend_total(ledger) == (GPT4O_CALL, 1)
         stored = list(ledger.calls())  # type: ignore[attr-defined]
         assert [row.trace_id for row in stored] == ["5b8efff798038103d269b633813fc60c"]
 
@@ -135,7 +116,7 @@ def test_http_json_span_that_does_not_parse_is_rejected_alone(tmp_path: Path):
         message = answer["partialSuccess"]["errorMessage"]
         assert "4 span(s) could not be parsed" in message
         assert "resourceSpans[0].scopeSpans[0].spans[1]" in message
-        assert total(ledger) == (3 * GPT4O_CALL, 3)
+        assert spend_total(ledger) == (3 * GPT4O_CALL, 3)
         stored = sorted(row.trace_id for row in ledger.calls())  # type: ignore[attr-defined]
         assert stored == [f"{n:032x}" for n in (1, 4, 7)]
 
@@ -163,7 +144,7 @@ def test_garbage_gets_400_and_invalid_argument_and_the_receiver_keeps_serving(tm
             "application/x-protobuf",
         )
         assert code == 200
-        assert total(ledger) == (2 * GPT4O_CALL, 2)
+        assert spend_total(ledger) == (2 * GPT4O_CALL, 2)
 
 
 def test_content_type_gzip_and_body_limits(tmp_path: Path):
@@ -174,7 +155,7 @@ def test_content_type_gzip_and_body_limits(tmp_path: Path):
         assert (
             post(port, gzip.compress(body), "application/x-protobuf", {"Content-Encoding": "gzip"})[0] == 200
         )
-        assert total(ledger) == (GPT4O_CALL, 1)
+        assert spend_total(ledger) == (GPT4O_CALL, 1)
         # A gzip bomb: 50 KB on the wire, 50 MB once inflated; refused while inflating.
         bomb = gzip.compress(b"\0" * 50_000_000)
         assert len(bomb) < 64 * 1024
@@ -273,7 +254,7 @@ def test_bearer_token_on_both_ports(tmp_path: Path):
             request([span(2, chat_attrs())]),
             metadata=[("authorization", "Bearer s3cret")],
         )
-        assert total(ledger) == (2 * GPT4O_CALL, 2)
+        assert spend_total(ledger) == (2 * GPT4O_CALL, 2)
 
 
 def test_json_response_for_json_request_is_by_the_spec(tmp_path: Path):

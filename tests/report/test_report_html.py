@@ -14,7 +14,7 @@ import pytest
 
 from otel_cost.cli import main
 from otel_cost.ledger import open_ledger
-from tests.conftest import require_integration
+from tests.conftest import missing_tool
 from tests.ledger.ledger_fixtures import make_record
 
 BAR_BLUE = (0x3B, 0x82, 0xF6)
@@ -25,11 +25,7 @@ def _chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    if require_integration():
-        pytest.fail(
-            "headless Chromium needed (OTEL_COST_REQUIRE_INTEGRATION=1): install Debian package 'chromium'"
-        )
-    pytest.skip("headless Chromium not installed (Debian package 'chromium')")
+    missing_tool("headless Chromium not installed (Debian package 'chromium')")
 
 
 def _browser(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
