@@ -68,7 +68,8 @@ class _Acc:
     output_tokens: int = 0
 
 
-def _day(value: date | str | None) -> str | None:
+def day_text(value: date | str | None) -> str | None:
+    """A ``--since``/``--until`` day as ``YYYY-MM-DD`` (a date, or text starting with one)."""
     if value is None:
         return None
     text = value.isoformat() if isinstance(value, date) else str(value)
@@ -155,7 +156,7 @@ def spend(
     where: Mapping[str, str | None] | None,
     view: str | None,
 ) -> list[SpendRow]:
-    since_s, until_s, filters = _day(since), _day(until), dict(where or {})
+    since_s, until_s, filters = day_text(since), day_text(until), dict(where or {})
     exprs, from_clause, where_clause, params = _sql_parts(by, since_s, until_s, filters, view)
     nano, atto, fine, status, currency = _amount_cols(view)
     keys = [*exprs, currency]
@@ -288,7 +289,7 @@ def iter_calls(
     view: str | None,
 ) -> Iterator[CallRow]:
     """Calls matching the filters, by start time then row id; then matching roll-up lines."""
-    since_s, until_s, filters = _day(since), _day(until), dict(where or {})
+    since_s, until_s, filters = day_text(since), day_text(until), dict(where or {})
     _, from_clause, where_clause, params = _sql_parts((), since_s, until_s, filters, view)
     amount = _priced("amount", view)
     status, currency, price_ref = (_column_expr(k, view) for k in ("status", "currency", "price_ref"))

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from otel_cost.ledger._backend import Backend
+from otel_cost.ledger._query import day_text
 from otel_cost.ledger._rows import group_order
 
 NOT_PRICED = ("unpriced", "partial")
@@ -42,13 +43,6 @@ class UnpricedGroup:
         return (self.service, self.provider, self.model, self.status, self.reason)
 
 
-def _day(value: date | str | None) -> str | None:
-    if value is None:
-        return None
-    text = value.isoformat() if isinstance(value, date) else str(value)
-    return date.fromisoformat(text[:10]).isoformat()  # a clear ValueError for a malformed day
-
-
 def _filter(since: str | None, until: str | None) -> tuple[str, list[Any]]:
     conds = [f"status IN ({', '.join('?' * len(NOT_PRICED))})"]
     params: list[Any] = list(NOT_PRICED)
@@ -66,7 +60,7 @@ def unpriced_groups(
 ) -> list[UnpricedGroup]:
     """Groups of ``unpriced``/``partial`` calls (raw calls and roll-ups) in the inclusive UTC day
     range, sorted by calls (most first), then by key (``None`` after any value)."""
-    where, params = _filter(_day(since), _day(until))
+    where, params = _filter(day_text(since), day_text(until))
     sql = (
         f"SELECT {_KEY}, SUM(n), MIN(day), MAX(day) FROM ("
         f"SELECT {_KEY}, 1 AS n, day FROM calls{where}"
