@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(func(args))
+        status = int(func(args))
+        sys.stdout.flush()  # a buffered pipe meets its closed reader here, not at exit
+        return status
     except BrokenPipeError:
         # The reader went away (`otel-cost report | head`): stop quietly, as a SIGPIPE'd tool does,
         # and keep Python's exit-time flush of stdout from raising the same error again.

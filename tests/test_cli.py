@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import REPO
 
 
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
 @pytest.mark.parametrize(
     "argv",
     [
@@ -19,10 +20,14 @@ from tests.conftest import REPO
     ],
     ids=["price", "catalog-show"],
 )
-def test_a_reader_that_goes_away_stops_the_command_quietly(argv: list[str]) -> None:
+def test_a_reader_that_goes_away_stops_the_command_quietly(argv: list[str], unbuffered: bool) -> None:
     """``otel-cost ... | head``: once the reader has closed the pipe, the command stops with the
     shell's SIGPIPE status (141) and no traceback. The read end is closed before the command
-    starts, so its first write always meets the closed pipe."""
+    starts, so its first write always meets the closed pipe: in a print when stdout is unbuffered,
+    in the final flush when it is buffered (the default for a pipe)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
@@ -32,6 +37,7 @@ def test_a_reader_that_goes_away_stops_the_command_quietly(argv: list[str]) -> N
             stderr=subprocess.PIPE,
             text=True,
             cwd=REPO,
+            env=env,
             timeout=60,
             check=False,
         )
