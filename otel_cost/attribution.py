@@ -48,6 +48,13 @@ MAX_VALUE_LENGTH = 256
 _KEY = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
+def check_key(key: str, source: str | None = None) -> None:
+    """Raise ``ValueError`` unless ``key`` is an attribution key (``source``: the name it maps from)."""
+    if not _KEY.match(key):
+        mapped = f" (for {source!r})" if source is not None else ""
+        raise ValueError(f"attribution key {key!r}{mapped} must match [a-z][a-z0-9_]*")
+
+
 def _default_baggage() -> dict[str, str]:
     return {sc.USER_ID: "user", sc.SESSION_ID: "session"}
 
@@ -88,8 +95,7 @@ class AttributionConfig:
     def __post_init__(self) -> None:
         for source in (self.baggage, self.span_attributes, self.resource_attributes):
             for name, key in source.items():
-                if not _KEY.match(key):
-                    raise ValueError(f"attribution key {key!r} (for {name!r}) must match [a-z][a-z0-9_]*")
+                check_key(key, name)
 
 
 DEFAULT_CONFIG = AttributionConfig()
@@ -170,8 +176,7 @@ def attribution(**keys: str) -> Iterator[None]:
     """
     ctx = context.get_current()
     for key, value in keys.items():
-        if not _KEY.match(key):
-            raise ValueError(f"attribution key {key!r} must match [a-z][a-z0-9_]*")
+        check_key(key)
         if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"attribution value for {key!r} must be a string, not {type(value).__name__}")
         ctx = baggage.set_baggage(BAGGAGE_PREFIX + key, value[:MAX_VALUE_LENGTH], ctx)

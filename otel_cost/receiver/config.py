@@ -9,7 +9,7 @@ why: a receiver that silently ignores a setting is worse than one that does not 
 from __future__ import annotations
 
 import os
-import re
+import ssl
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from otel_cost.attribution import check_key
 
 ENV_PREFIX = "OTEL_COST_"
 DISABLED = ("", "off", "none", "disabled")
@@ -75,14 +77,15 @@ def _positive_int(value: str) -> int:
 
 
 def _key_list(value: str) -> tuple[str, ...]:
+    if str(value).strip().lower() in DISABLED:
+        return ()
     return tuple(k.strip() for k in str(value).split(",") if k.strip())
 
 
-_ATTRIBUTION_KEY = re.compile(r"[a-z][a-z0-9_]*\Z")
-
-
 def _attribute_map(value: str) -> tuple[tuple[str, str], ...]:
-    """``name=key,name=key`` (attribute name -> attribution key), in the order given."""
+    """``name=key,name=key`` (attribute name -> attribution key), in the order given; ``off``: none."""
+    if str(value).strip().lower() in DISABLED:
+        return ()
     pairs: list[tuple[str, str]] = []
     for item in str(value).split(","):
         if not item.strip():
@@ -90,8 +93,7 @@ def _attribute_map(value: str) -> tuple[tuple[str, str], ...]:
         name, sep, key = (part.strip() for part in item.partition("="))
         if not sep or not name:
             raise ValueError(f"expected ATTRIBUTE=KEY, got {item.strip()!r}")
-        if not _ATTRIBUTION_KEY.match(key):
-            raise ValueError(f"attribution key {key!r} (for {name!r}) must match [a-z][a-z0-9_]*")
+        check_key(key, name)
         if any(name == seen for seen, _ in pairs):
             raise ValueError(f"attribute {name!r} is mapped twice")
         pairs.append((name, key))
@@ -216,12 +218,20 @@ def _from_file(path: str) -> dict[str, object]:
             known = ", ".join(s.replace("_", "-") for s in SETTINGS)
             raise ConfigError(f"{path}: key {key!r}: unknown setting (known: {known})")
         if isinstance(value, dict) and name in _MAPPINGS:
-            text: object = ",".join(f"{k}={v}" for k, v in value.items())
+            for k, v in value.items():  # pyright: ignore[reportUnknownVariableType]
+                if not isinstance(k, str) or not isinstance(v, str):
+                    raise ConfigError(
+                        f"{path}: key {key!r}: entry {k!r}: {v!r}: attribute names and attribution keys "
+                        "must be strings (quote YAML words such as yes, no, on, off)"
+                    )
+            raw: object = ",".join(f"{k}={v}" for k, v in value.items())  # pyright: ignore[reportUnknownVariableType]
         elif isinstance(value, dict):
             raise ConfigError(f"{path}: key {key!r}: expected a scalar or a list, got a mapping")
+        elif isinstance(value, bool):
+            raw = "true" if value else "off"  # YAML 1.1 reads a bare off/no/false as False
         else:
-            text = ",".join(str(v) for v in value) if isinstance(value, list) else value
-        out[name] = "off" if text is None else text
+            raw = ",".join(str(v) for v in value) if isinstance(value, list) else value
+        out[name] = "off" if raw is None else raw
     return out
 
 
@@ -239,6 +249,7 @@ def load_config(
     path = config_file or env.get(ENV_PREFIX + "CONFIG") or None
     from_file = _from_file(path) if path else {}
     values: dict[str, Any] = {}
+    sources = {name: flag_name(name) for name in SETTINGS}
     for name in SETTINGS:
         parse = _PARSERS[name]
         flag_value = flags.get(name)
@@ -254,11 +265,32 @@ def load_config(
             values[name] = parse(str(raw))
         except ValueError as exc:
             raise ConfigError(f"{source}: {exc}") from exc
+        sources[name] = source
     config = ReceiverConfig(**values)
+    _check(config, sources)
+    return config
+
+
+def _check(config: ReceiverConfig, sources: Mapping[str, str]) -> None:
+    """What no single setting's parser can see: pairs, files, ports derived from two settings."""
     if (config.tls_cert is None) != (config.tls_key is None):
         raise ConfigError("tls-cert and tls-key must be given together")
     for name in ("tls_cert", "tls_key", "catalog"):
         value = getattr(config, name)
         if value is not None and not Path(value).is_file():
             raise ConfigError(f"{name.replace('_', '-')}: no such file: {value}")
-    return config
+    if config.tls_cert is not None and config.tls_key is not None:
+        try:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(config.tls_cert, config.tls_key)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(
+                f"{sources['tls_cert']}, {sources['tls_key']}: not a PEM certificate and its private key "
+                f"({config.tls_cert}, {config.tls_key}): {exc}"
+            ) from exc
+    prometheus = config.prometheus_endpoint
+    if prometheus is not None and prometheus.port and prometheus.port + config.workers - 1 > 65535:
+        raise ConfigError(
+            f"{sources['prometheus_endpoint']}: worker {config.workers - 1} would serve /metrics on port "
+            f"{prometheus.port + config.workers - 1} (the port + its index), above 65535"
+        )

@@ -298,3 +298,31 @@ def export_until_ok(exporter: SpanExporter, spans: Sequence[ReadableSpan], timeo
         if time.monotonic() > deadline:
             raise AssertionError(f"batch not acknowledged after {attempts} attempts")
         time.sleep(0.2)
+
+
+def self_signed(tmp: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1/localhost and its key (PEM files in ``tmp``)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        missing_tool("openssl is not installed (needed to make a test certificate; .ci/run installs it)")
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(
+        [
+            *(
+                openssl,
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+            ),
+            *("-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key

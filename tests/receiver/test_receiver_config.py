@@ -18,6 +18,7 @@ from otel_cost.receiver.config import (
     load_config,
     parse_endpoint,
 )
+from tests.receiver.harness import self_signed
 
 
 def test_zero_config_defaults():
@@ -67,6 +68,11 @@ def test_precedence_flag_env_file_default(tmp_path: Path):
         ),
         ("estimate-tokens: maybe\n", "key 'estimate-tokens': expected true or false, got 'maybe'"),
         ("ledger: {a: b}\n", "key 'ledger': expected a scalar or a list, got a mapping"),
+        (
+            "span-attribution: {yes: tenant}\n",
+            "key 'span-attribution': entry True: 'tenant': attribute names",
+        ),
+        ("span-attribution: {app.n: 3}\n", "key 'span-attribution': entry 'app.n': 3: attribute names"),
     ],
 )
 def test_bad_config_file_names_file_key_and_reason(tmp_path: Path, text: str, message: str):
@@ -126,6 +132,7 @@ def test_attribution_mappings_read_as_yaml_mapping_list_or_text(tmp_path: Path):
 def test_workers_get_every_setting_back_unchanged(tmp_path: Path):
     """The supervisor hands each worker the resolved settings as OTEL_COST_* text: every setting,
     set away from its default, must read back as the same value."""
+    cert, key = self_signed(tmp_path)
     config = load_config(
         {
             "grpc_endpoint": "[::1]:1111",
@@ -138,8 +145,8 @@ def test_workers_get_every_setting_back_unchanged(tmp_path: Path):
             "catalog": __file__,
             "workers": "3",
             "auth_token": "t0ken",
-            "tls_cert": __file__,
-            "tls_key": __file__,
+            "tls_cert": str(cert),
+            "tls_key": str(key),
             "queue_size": "5",
             "max_body_bytes": "1000",
             "retry_after_s": "4",
@@ -156,3 +163,33 @@ def test_workers_get_every_setting_back_unchanged(tmp_path: Path):
     assert [name for name in SETTINGS if getattr(config, name) == getattr(default, name)] == []
     env = {env_name(name): _as_text(getattr(config, name)) for name in SETTINGS}
     assert load_config({}, environ=env) == config
+
+
+def test_off_and_empty_clear_list_and_mapping_settings(tmp_path: Path):
+    file = tmp_path / "otel-cost.yaml"
+    # A bare off is YAML 1.1's False: it must still mean off, for endpoints too.
+    file.write_text("span-attribution:\nhigh-cardinality-keys:\ndimension-keys: off\nhttp-endpoint: off\n")
+    config = load_config({"resource_attribution": "none"}, config_file=str(file), environ={})
+    assert (config.span_attribution, config.resource_attribution) == ((), ())
+    assert (config.high_cardinality_keys, config.dimension_keys) == ((), ())
+    assert config.http_endpoint is None
+
+
+def test_a_bad_tls_pair_fails_the_config_naming_both_settings(tmp_path: Path):
+    """Not a port problem: before, a bad PEM surfaced as '--http-endpoint: cannot listen ...'."""
+    bad = tmp_path / "cert.pem"
+    bad.write_text("not a certificate\n")
+    env = {"OTEL_COST_TLS_KEY": str(bad)}
+    with pytest.raises(ConfigError) as failure:
+        load_config({"tls_cert": str(bad)}, environ=env)
+    assert str(failure.value).startswith(
+        f"--tls-cert, OTEL_COST_TLS_KEY: not a PEM certificate and its private key ({bad}, {bad}): "
+    )
+
+
+def test_workers_metrics_ports_must_fit_below_65536():
+    with pytest.raises(
+        ConfigError, match=r"^--prometheus-endpoint: worker 2 would serve /metrics on port 65536"
+    ):
+        load_config({"prometheus_endpoint": "127.0.0.1:65534", "workers": "3"}, environ={})
+    assert load_config({"prometheus_endpoint": "127.0.0.1:65533", "workers": "3"}, environ={}).workers == 3

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,8 +24,8 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from tests.conftest import free_port, missing_tool
-from tests.receiver.harness import ReceiverProcess, free_port_run, ledger_total, record_spans
+from tests.conftest import free_port
+from tests.receiver.harness import ReceiverProcess, free_port_run, ledger_total, record_spans, self_signed
 from tests.receiver.otlp_builders import GPT4O_CALL
 
 
@@ -36,33 +35,6 @@ def receivers(tmp_path: Path) -> Iterator[list[ReceiverProcess]]:
     yield started
     for receiver in started:
         receiver.kill()
-
-
-def self_signed(tmp: Path) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        missing_tool("openssl is not installed (needed to make a test certificate; .ci/run installs it)")
-    cert, key = tmp / "cert.pem", tmp / "key.pem"
-    subprocess.run(
-        [
-            *(
-                openssl,
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=localhost",
-            ),
-            *("-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
 
 
 def test_tls_and_bearer_token_on_both_ports(
