@@ -11,6 +11,7 @@ from datetime import date
 
 from otel_cost.commands.report import day_argument, non_negative_int
 from otel_cost.ledger import Ledger, LedgerError, UnpricedGroup, open_ledger
+from otel_cost.report.formats import day_range, grid
 from otel_cost.report.progress import Progress
 
 
@@ -164,28 +165,17 @@ def run_unpriced(ledger: Ledger, args: argparse.Namespace) -> int:
     return 0
 
 
-def _span(since: str | None, until: str | None) -> str:
-    return f"{since or 'start'}..{until or 'end'}"
-
-
 def unpriced_table(groups: list[UnpricedGroup], since: str | None, until: str | None) -> list[str]:
     """The listing as text lines: a title, the grid, a total and the hint (or one "none" line)."""
-    span = _span(since, until)
+    span = day_range(since, until)
     if not groups:
         return [f"no unpriced or partial calls in {span} (stored prices)"]
     rows: list[list[str]] = [list(_UNPRICED_COLUMNS)]
     rows.extend(
         [*(_ABSENT if v is None else v for v in g.key), str(g.calls), g.first_day, g.last_day] for g in groups
     )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(_UNPRICED_COLUMNS))]
-    calls_at = _UNPRICED_COLUMNS.index("calls")
     out = [f"unpriced or partial calls, {span} (stored prices, not price views):"]
-    for row in rows:
-        cells = [
-            c.rjust(w) if i == calls_at else c.ljust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        out.append("  ".join(cells).rstrip())
+    out.extend(grid(rows, right={_UNPRICED_COLUMNS.index("calls")}))
     total = sum(g.calls for g in groups)
     out.append(f"total: {total} calls in {len(groups)} groups")
     out.append(UNPRICED_HINT)

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from otel_cost.commands.report import day_argument
 from otel_cost.ledger import LedgerError, open_ledger
-from otel_cost.report.formats import money
+from otel_cost.report.formats import grid, money
 from otel_cost.report.reconcile import ExportError, VarianceLine, load_export, reconcile
 
 COLUMNS = (
@@ -107,15 +107,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "json":
         print(json.dumps([dict(zip(COLUMNS, r, strict=True)) for r in rows], indent=2))
     else:
-        table = [list(COLUMNS), *rows]
-        widths = [max(len(r[i]) for r in table) for i in range(len(COLUMNS))]
-        for r in table:
-            print(
-                "  ".join(
-                    c.ljust(w) if i < 2 else c.rjust(w)
-                    for i, (c, w) in enumerate(zip(r, widths, strict=True))
-                )
-            )
+        print("\n".join(grid([list(COLUMNS), *rows], right=range(2, len(COLUMNS)))))
         ledger_total = sum((line.ledger_amount for line in lines), Decimal(0))
         amounts = [line.export.amount for line in lines if line.export.amount is not None]
         if amounts:

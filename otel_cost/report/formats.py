@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -57,7 +57,7 @@ def _keys(line: ReportLine, empty: str) -> list[str]:
 
 
 def header_lines(report: Report) -> list[str]:
-    span = f"{report.since or 'start'}..{report.until or 'end'}"
+    span = day_range(report.since, report.until)
     out = [
         f"otel-cost report by {','.join(report.by) or '(total)'}, {span}, price view: {report.view}",
         f"ledger head: batch {report.head.batch_id} {report.head.hash}",
@@ -68,13 +68,18 @@ def header_lines(report: Report) -> list[str]:
     return out
 
 
-def _grid(rows: Sequence[Sequence[str]], numeric_from: int) -> list[str]:
+def day_range(since: object, until: object) -> str:
+    """``2025-11-01..2025-11-30``; an open end reads ``start`` / ``end``."""
+    return f"{since or 'start'}..{until or 'end'}"
+
+
+def grid(rows: Sequence[Sequence[str]], right: Container[int]) -> list[str]:
+    """Text table lines: columns two spaces apart, the ``right`` column indexes right-aligned."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out: list[str] = []
     for row in rows:
         cells = [
-            c.rjust(w) if i >= numeric_from else c.ljust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
         ]
         out.append("  ".join(cells).rstrip())
     return out
@@ -100,7 +105,7 @@ def to_table(report: Report) -> str:
                     "",
                 ]
             )
-    return "\n".join([*header_lines(report), "", *_grid(body, len(report.by) + 1)]) + "\n"
+    return "\n".join([*header_lines(report), "", *grid(body, range(len(report.by) + 1, len(body[0])))]) + "\n"
 
 
 def _calls(report: Report, currency: str) -> int:

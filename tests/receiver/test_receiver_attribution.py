@@ -3,8 +3,8 @@ name attribution keys (``--span-attribution``, ``--resource-attribution``) and w
 usage is counted from the content (``--estimate-tokens``). Real in-process receiver, real OTLP/gRPC
 export, real SQLite ledger.
 
-gpt-4o (genai-prices 0.2.3, https://openai.com/api/pricing): $2.50 / 1M input, $10.00 / 1M
-output; 1000 input + 200 output tokens = 0.0025 + 0.0020 = 0.0045 USD.
+Every priced call here is ``chat_attrs()``'s gpt-4o call, ``GPT4O_CALL`` (0.0045 USD, derived in
+tests/receiver/otlp_builders.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,15 @@ from otel_cost.pricing import default_catalog
 from otel_cost.receiver.app import attribution_config
 from otel_cost.receiver.config import load_config
 from otel_cost.receiver.spans import SpanPipeline, any_value
-from tests.receiver.otlp_builders import chat_attrs, grpc_export, kv, request, running_receiver, span
+from tests.receiver.otlp_builders import (
+    GPT4O_CALL,
+    chat_attrs,
+    grpc_export,
+    kv,
+    request,
+    running_receiver,
+    span,
+)
 
 CONTENT: dict[str, object] = {
     "gen_ai.operation.name": "chat",
@@ -58,11 +66,11 @@ def test_configured_attributes_name_attribution_keys_before_the_built_in_ones(tm
     assert [(row.amount, dict(row.attribution)) for row in rows] == [
         # app.customer is listed before the built-in enduser.id, so it names the user.
         (
-            Decimal("0.0045"),
+            GPT4O_CALL,
             {"tenant": "acme", "user": "c-7", "cost_center": "search", "service": "checkout"},
         ),
         # Without the configured attribute the built-in one still applies.
-        (Decimal("0.0045"), {"user": "u-2", "cost_center": "search", "service": "checkout"}),
+        (GPT4O_CALL, {"user": "u-2", "cost_center": "search", "service": "checkout"}),
     ]
 
 
@@ -115,7 +123,7 @@ def test_estimate_tokens_off_leaves_a_span_without_usage_unpriced(tmp_path: Path
         rows = list(ledger.calls())  # type: ignore[attr-defined]
     assert [(row.status, row.input_tokens, row.amount) for row in rows] == [
         ("unpriced", 0, Decimal(0)),
-        ("priced", 1000, Decimal("0.0045")),
+        ("priced", 1000, GPT4O_CALL),
     ]
     out = SpanPipeline(default_catalog(), estimate=False).process(request([span(1, CONTENT)]), enrich=False)
     (record,) = out.records
