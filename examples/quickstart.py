@@ -1,6 +1,7 @@
 """otel-cost quickstart: one line added to an ordinary OpenTelemetry setup.
 
-    pip install otel-cost opentelemetry-instrumentation-openai-v2
+    pip install -e .        # from the repository root (otel-cost is not on PyPI yet); this also
+                            # installs openai and opentelemetry-instrumentation-openai-v2
     OPENAI_API_KEY=sk-... python examples/quickstart.py
 
 Every exported LLM span carries ``cost.amount``, ``cost.currency``, the token counts and

@@ -226,3 +226,47 @@ def test_error_types_capped_into_other() -> None:
 )
 def test_error_type_of(value: object, expected: str) -> None:
     assert error_type_of(value) == expected
+
+
+def _declared_attributes() -> dict[str, set[str]]:
+    """metric name -> the attribute names semconv/registry/metrics.yaml declares for it."""
+    import yaml
+
+    from tests.conftest import REPO
+
+    registry = yaml.safe_load((REPO / "semconv" / "registry" / "metrics.yaml").read_text())
+    return {g["metric_name"]: {a["ref"] for a in g["attributes"]} for g in registry["groups"]}
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["record", "record_many"])
+def test_every_recorded_attribute_is_declared_in_the_registry(batched: bool) -> None:
+    """docs/semconv.md (generated from the registry) lists each metric's attributes: a recorded
+    attribute the registry leaves out is a documentation lie (``cost.status`` on every metric and
+    ``gen_ai.operation.name`` on the token counter once were)."""
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    metrics = CostMetrics(provider, dimension_keys=("project",))
+    calls = [
+        (_record(CostResult(status="priced", amount=Decimal("0.25"))), 1.0),
+        (_record(CostResult(status="partial", amount=Decimal("0.1"), reason="no_price_component")), 1.0),
+        (_record(unpriced("unknown_model"), error=True, error_type="500"), 0.5),
+    ]
+    if batched:
+        metrics.record_many(calls)
+    else:
+        for record, duration in calls:
+            metrics.record(record, duration)
+    declared = _declared_attributes()
+    data = reader.get_metrics_data()
+    assert data is not None
+    seen: dict[str, set[str]] = {}
+    for rm in data.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                for point in metric.data.data_points:
+                    seen.setdefault(metric.name, set()).update(point.attributes or {})
+    assert set(seen) == set(declared)
+    for name, keys in seen.items():
+        templated = {sc.COST_ATTRIBUTION if k.startswith(sc.COST_ATTRIBUTION + ".") else k for k in keys}
+        assert templated <= declared[name], f"{name}: recorded but not declared: {templated - declared[name]}"
+    provider.shutdown()

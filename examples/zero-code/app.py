@@ -1,7 +1,7 @@
 """A plain OpenAI app with no OpenTelemetry code in it: run it under zero-code instrumentation
 and otel-cost prices every call.
 
-    pip install otel-cost opentelemetry-distro opentelemetry-instrumentation-openai-v2
+    pip install -e . opentelemetry-distro     # from the repository root (not on PyPI yet)
     OTEL_COST_ENABLED=true OTEL_SERVICE_NAME=zero-code-demo OTEL_TRACES_EXPORTER=console \\
         opentelemetry-instrument python app.py
 

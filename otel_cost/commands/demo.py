@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         "otel-cost demo: 3 agent runs (2 LLM calls + 2 paid weather-API calls each) and 1 embedding,",
         file=out,
     )
-    print("priced by CostSpanProcessor, sent over OTLP to an otel-cost receiver on loopback ...", file=out)
+    where = f"to {args.send_to}" if args.send_to else "to an otel-cost receiver on loopback"
+    print(f"priced by CostSpanProcessor, sent over OTLP {where} ...", file=out)
     try:
         result = run_demo(args.ledger, send_to=args.send_to)
     except Exception as exc:
