@@ -24,10 +24,17 @@ Resolution (:func:`resolve_attribution`, shared with the receiver), highest prec
 
 Within one source the first listed attribute that is present wins. Keys are lower-case
 identifiers (``[a-z][a-z0-9_]*``); values are strings cut to ``MAX_VALUE_LENGTH`` characters.
+
+Inbound baggage is untrusted (any client can send 180 entries in one W3C header), so it
+contributes at most ``AttributionConfig.max_baggage_keys`` keys (default
+:data:`MAX_BAGGAGE_KEYS`): the configured names first, then ``cost.<key>`` entries in header
+order. The rest are dropped (logged once per process), so a flood of entries cannot push the
+span's own attributes (``gen_ai.request.model``, ...) past the SDK's attribute limit.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -37,6 +44,8 @@ from opentelemetry import baggage, context
 
 from otel_cost import semconv as sc
 
+_logger = logging.getLogger(__name__)
+
 BAGGAGE_PREFIX = "cost."
 """Baggage keys set by :func:`attribution` are ``cost.<key>``."""
 
@@ -44,6 +53,11 @@ ATTRIBUTE_PREFIX = sc.COST_ATTRIBUTION + "."
 """Span attribute prefix: ``cost.attribution.<key>``."""
 
 MAX_VALUE_LENGTH = 256
+
+MAX_BAGGAGE_KEYS = 32
+"""Attribution keys baggage may add to one span by default: a quarter of the SDK's default limit
+of 128 span attributes, far above the handful of keys (project, team, user, session ...) that
+attribution uses, and low enough to leave the instrumentation's own attributes room."""
 
 _KEY = re.compile(r"[a-z][a-z0-9_]*\Z")
 
@@ -91,8 +105,14 @@ class AttributionConfig:
     """Every baggage entry ``<prefix><key>`` becomes ``key``; ``None`` turns this off."""
     span_attributes: Mapping[str, str] = field(default_factory=_default_span_attributes)
     resource_attributes: Mapping[str, str] = field(default_factory=_default_resource_attributes)
+    max_baggage_keys: int = MAX_BAGGAGE_KEYS
+    """At most this many attribution keys come from baggage (the configured names first)."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.max_baggage_keys, bool) or not isinstance(self.max_baggage_keys, int):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError(f"max_baggage_keys must be an int, not {type(self.max_baggage_keys).__name__}")
+        if self.max_baggage_keys < 0:
+            raise ValueError(f"max_baggage_keys must be >= 0, not {self.max_baggage_keys}")
         for source in (self.baggage, self.span_attributes, self.resource_attributes):
             for name, key in source.items():
                 check_key(key, name)
@@ -110,18 +130,47 @@ def _clean(value: object) -> str | None:
 
 
 def from_baggage(entries: Mapping[str, object], config: AttributionConfig = DEFAULT_CONFIG) -> dict[str, str]:
-    """Attribution keys carried in baggage (``cost.<key>`` entries and the configured names)."""
-    out: dict[str, str] = {}
+    """Attribution keys carried in baggage (``cost.<key>`` entries and the configured names).
+
+    A ``cost.<key>`` entry wins over a configured name for the same key. At most
+    ``config.max_baggage_keys`` keys: the configured names' keys first, then ``cost.<key>``
+    entries in order; entries past the cap are dropped and the first drop is logged.
+    """
+    cap = config.max_baggage_keys
+    configured: dict[str, str] = {}
+    _from_mapping(entries, config.baggage, configured)
+    out = dict(list(configured.items())[:cap]) if len(configured) > cap else configured
+    dropped = len(configured) - len(out)
     prefix = config.baggage_prefix
     if prefix:
         for name, value in entries.items():
             if name.startswith(prefix):
                 key = name[len(prefix) :]
                 cleaned = _clean(value)
-                if cleaned is not None and _KEY.match(key):
+                if cleaned is None or not _KEY.match(key):
+                    continue
+                if key in out or len(out) < cap:
                     out[key] = cleaned
-    _from_mapping(entries, config.baggage, out)
+                else:
+                    dropped += 1
+    if dropped:
+        _warn_baggage_dropped(dropped, cap)
     return out
+
+
+_baggage_drop_warned = False
+
+
+def _warn_baggage_dropped(dropped: int, cap: int) -> None:
+    global _baggage_drop_warned  # noqa: PLW0603 - once per process, however many spans
+    if not _baggage_drop_warned:
+        _baggage_drop_warned = True
+        _logger.warning(
+            "otel-cost: baggage carried more attribution keys than max_baggage_keys=%d; "
+            "%d dropped from this span (and from any later span over the cap; logged once)",
+            cap,
+            dropped,
+        )
 
 
 def _from_mapping(attrs: Mapping[str, object], mapping: Mapping[str, str], out: dict[str, str]) -> None:
