@@ -75,6 +75,12 @@ def _attributes(span: ReadableSpan) -> Mapping[str, object]:
     return dict(span.attributes) if span.attributes else {}
 
 
+def _parent_sampled(span: ReadableSpan) -> bool:
+    """The span's parent is local and sampled: it reaches the export threads."""
+    parent = span.parent
+    return parent is not None and not parent.is_remote and parent.trace_flags.sampled
+
+
 def _raise_errors() -> bool:
     flag = os.environ.get(ENV_RAISE_ERRORS, "").strip().lower()
     if flag:
@@ -223,10 +229,13 @@ class CostSpanProcessor(SpanProcessor):
                 if sampled and route.offer(span):
                     handed.append(route)
                     to_primary = to_primary or route.wrapper is self._primary
-                else:
+                elif sampled:
                     skipped.append(route.wrapper.rollups)
-                    if sampled:
-                        self._warn_queue_full()
+                    self._warn_queue_full()
+                elif _parent_sampled(span):
+                    # Unsampled: its cost matters to that stream only when its parent is exported
+                    # there; an entry under a parent that never reaches it would never settle.
+                    skipped.append(route.wrapper.rollups)
             if others:
                 # Metrics once per span: here unless the metrics-recording export thread gets it.
                 forward = self._enrich(span, self._rollups, not to_primary, skipped)

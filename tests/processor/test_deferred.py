@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -452,3 +453,39 @@ def test_locks_held_at_a_fork_are_new_in_the_child(catalog: PriceCatalog) -> Non
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     bsp.shutdown()
+
+
+def test_unsampled_traces_leave_no_rollup_in_the_export_thread(
+    catalog: PriceCatalog,
+    reader: InMemoryMetricReader,
+    providers: list[TracerProvider],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unsampled call under an unsampled parent: neither ever reaches the BSP, so its cost must
+    not wait there under that parent (it would never settle, and at the cap it would push out a
+    sampled agent's pending sum). The cap is lowered to 100 so 200 such traces would reach it."""
+    monkeypatch.setattr("otel_cost._deferred._ROLLUP_CAP", 100)
+    provider, exporter, _, processor = _pipeline(
+        catalog, reader, providers, sampler=_ByName("agent", "sampled-call")
+    )
+    tracer = provider.get_tracer("t")
+    agent = tracer.start_span("agent", attributes={sc.GEN_AI_OPERATION_NAME: "invoke_agent"})
+    with tracer.start_as_current_span(
+        "sampled-call",
+        context=trace.set_span_in_context(agent),
+        attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000},
+    ):
+        pass
+    provider.force_flush()  # the call is exported: its $0.001 waits for the agent in the BSP stream
+    call = {**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}
+    for _ in range(200):
+        with tracer.start_as_current_span("workflow"), tracer.start_as_current_span("chat", attributes=call):
+            pass
+    agent.end()
+    provider.force_flush()
+    primary = processor._primary  # pyright: ignore[reportPrivateUsage]
+    assert primary is not None
+    assert primary.rollups.pending == {}
+    spans = {s.name: s.attributes or {} for s in exporter.get_finished_spans()}
+    assert spans["agent"][sc.COST_ROLLUP_AMOUNT] == pytest.approx(0.001, rel=1e-12)  # 1000 x $1/M
+    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [201]  # every call still counted once
