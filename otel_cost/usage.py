@@ -36,6 +36,10 @@ apart from its numbers alone; no instrumentation we know of does that.
 
 Counts that are negative, non-numeric, fractional or absurd (> ``MAX_TOKENS``) make the usage
 invalid: ``usage`` is ``None`` and ``usage_error == "invalid_usage"``; nothing is guessed.
+
+A provider-reported cost (``gen_ai.usage.cost.amount`` with ``gen_ai.usage.cost.source=provider``)
+that is not a number from 0 to ``MAX_PROVIDER_COST`` is not used: the call is priced from its
+usage and the first such value is logged.
 """
 
 from __future__ import annotations
@@ -56,6 +60,13 @@ _logger = logging.getLogger(__name__)
 
 MAX_TOKENS = 10**9
 """Token counts above this are absurd for one call and make the usage invalid."""
+
+MAX_PROVIDER_COST = Decimal(1_000_000)
+"""A provider-reported cost above this (USD, one call) is not a cost. The dearest published token
+price (o1-pro output, $600 per 1M tokens, https://openai.com/api/pricing, genai-prices 0.2.3)
+times ``MAX_TOKENS`` gives $600,000, the most a call we would price from its usage can cost; a
+reported amount beyond that is a unit or parsing error (a value past float range, ``"1e400"``,
+became ``inf`` and made the SDK drop a whole batch's ``cost.spend``)."""
 
 INVALID_USAGE = "invalid_usage"
 
@@ -361,7 +372,7 @@ def _provider_cost(picked: Mapping[str, object]) -> Decimal | None:
             amount = Decimal(str(value))
         except InvalidOperation:
             amount = None
-    if amount is not None and amount.is_finite() and amount >= 0:
+    if amount is not None and amount.is_finite() and 0 <= amount <= MAX_PROVIDER_COST:
         return amount
     _warn_invalid_provider_cost(value)
     return None
@@ -375,11 +386,12 @@ def _warn_invalid_provider_cost(value: object) -> None:
     if not _invalid_cost_warned:
         _invalid_cost_warned = True
         _logger.warning(
-            "otel-cost: %s=%r with %s=provider is not a cost (a finite amount >= 0); "
+            "otel-cost: %s=%r with %s=provider is not a cost (an amount from 0 to %s); "
             "such calls are priced from their usage instead (logged once)",
             sc.GEN_AI_USAGE_COST_AMOUNT,
             value,
             sc.GEN_AI_USAGE_COST_SOURCE,
+            MAX_PROVIDER_COST,
         )
 
 
