@@ -8,7 +8,8 @@ Money: ``amount`` is the exact ``Decimal`` as text (``str(Decimal)``, never a fl
 integers let SQL add amounts exactly and fast: ``amount_nano = floor(amount * 1e9)`` and
 ``amount_atto = amount * 1e18 - amount_nano * 1e9`` (0 <= atto < 1e9). An amount finer than 1e-18
 (never seen from a real price list) sets ``amount_fine = 1``; aggregations add its residual from the
-text, so sums stay exact in every case.
+text, so sums stay exact in every case. ``storable_amount`` says which amounts fit: ``amount_nano``
+is a 64-bit integer column.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ GENESIS_HASH = "0" * 64
 
 _NANO = Decimal(10) ** 9
 _ATTO = Decimal(10) ** 18
+_MAX_AMOUNT = Decimal(2**63 - 1).scaleb(-9)
+_MIN_AMOUNT = Decimal(-(2**63)).scaleb(-9)
+_FINEST_DIGIT = -30
+"""The finest decimal place an amount's leading digit may sit at: plain notation of 1e-999999999
+would be a gigabyte of text."""
 
 TOKEN_COLUMNS: tuple[str, ...] = (
     "input_tokens",
@@ -117,6 +123,16 @@ def canonical_json(value: object) -> str:
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def storable_amount(amount: Decimal) -> bool:
+    """Whether a row can hold ``amount``: finite, ``amount_nano`` within a signed 64-bit integer
+    (|amount| <= 9,223,372,036.854775807), and zero or not finer than 1e-30 (its text is plain
+    notation). Callers check amounts from outside (an upstream ``cost.amount``) with it, so one bad
+    value cannot fail the commit of a whole batch."""
+    if not amount.is_finite() or not _MIN_AMOUNT <= amount <= _MAX_AMOUNT:
+        return False
+    return amount.is_zero() or amount.adjusted() >= _FINEST_DIGIT
 
 
 def split_amount(amount: Decimal) -> tuple[int, int, int]:

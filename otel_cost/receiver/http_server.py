@@ -7,6 +7,12 @@ declared length and again while decompressing (incrementally, so a gzip bomb nev
 past the limit); 415 for other content types; 503 with ``Retry-After`` when the queue is full,
 the receiver is draining or the ledger commit failed (the client retries); 401 without the
 configured bearer token.
+
+Slow and stalled clients hold nothing for long: a connection silent for ``READ_TIMEOUT_S``
+(request line, headers or body) is closed, and at most ``max_in_flight`` request bodies are read
+and processed at once (by default ``DEFAULT_MAX_IN_FLIGHT``, as many as the gRPC server's handler
+threads); a POST beyond that is answered 503 with ``Retry-After`` at once, its body discarded
+unread into memory.
 """
 
 from __future__ import annotations
@@ -42,6 +48,14 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 _READ_CHUNK = 64 * 1024
 
+READ_TIMEOUT_S = 30.0
+"""Seconds a connection may stay silent (request line, headers, body) before it is closed."""
+DEFAULT_MAX_IN_FLIGHT = 64 + 8
+"""Request bodies read and processed at once: the default queue size plus 8 spare, as the gRPC
+server's handler threads (so a full queue, not this bound, pushes back under normal load)."""
+DRAIN_TIMEOUT_S = 10.0
+"""How long closing the server waits for in-flight requests to be answered."""
+
 
 class BodyTooLarge(Exception):
     """The body, as sent or once decompressed, is over the limit."""
@@ -64,6 +78,35 @@ def gunzip_capped(data: bytes, limit: int) -> bytes:
     return out
 
 
+class _Slots:
+    """A count of free in-flight slots that never blocks to take one, and can be waited empty."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = size
+        self._cond = threading.Condition()
+
+    def take(self) -> bool:
+        with self._cond:
+            if self._free == 0:
+                return False
+            self._free -= 1
+            return True
+
+    def give_back(self) -> None:
+        with self._cond:
+            self._free += 1
+            self._cond.notify_all()
+
+    @property
+    def in_use(self) -> int:
+        return self.size - self._free
+
+    def wait_all_free(self, timeout_s: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._free == self.size, timeout_s)
+
+
 class OtlpHttpServer(ThreadingHTTPServer):
     """A threading HTTP server carrying the receiver's pipeline and settings."""
 
@@ -80,11 +123,17 @@ class OtlpHttpServer(ThreadingHTTPServer):
         retry_after_s: int,
         reuse_port: bool,
         ssl_context: ssl.SSLContext | None,
+        read_timeout_s: float = READ_TIMEOUT_S,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
         self.pipeline = pipeline
         self.auth = f"Bearer {auth_token}" if auth_token else None
         self.max_body_bytes = max_body_bytes
         self.retry_after_s = retry_after_s
+        self.read_timeout_s = read_timeout_s
+        self.slots = _Slots(max_in_flight)
         self.reuse_port = reuse_port
         if ":" in endpoint.host:
             self.address_family = socket.AF_INET6
@@ -106,6 +155,13 @@ class OtlpHttpServer(ThreadingHTTPServer):
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         super().server_bind()
 
+    def server_close(self) -> None:
+        """Stop listening, then wait (up to ``DRAIN_TIMEOUT_S``) for in-flight requests to be
+        answered: the handler threads are daemons, so the process would not wait for them."""
+        super().server_close()
+        if not self.slots.wait_all_free(DRAIN_TIMEOUT_S):
+            _log.warning("%d OTLP/HTTP requests still in flight at shutdown", self.slots.in_use)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -115,6 +171,12 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.server
         assert isinstance(server, OtlpHttpServer)
         return server
+
+    def setup(self) -> None:
+        # StreamRequestHandler.setup applies self.timeout to the socket: every read, TLS
+        # handshake included, then gives up after it (handle_one_request closes the connection).
+        self.timeout = self._server.read_timeout_s
+        super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:
         _log.debug("%s " + format, self.address_string(), *args)
@@ -167,6 +229,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._discard_body()
             self._error(415, f"unsupported content type {content_type!r}; use {PROTOBUF} or {JSON}", False)
             return
+        slots = self._server.slots
+        if not slots.take():
+            # OTLP backpressure, answered before the body is read: the client retries later.
+            length = self.headers.get("Content-Length") or ""
+            small = length.strip().isdigit() and int(length) <= self._server.max_body_bytes
+            headers = {"Retry-After": str(self._server.retry_after_s)}
+            if not small:
+                headers["Connection"] = "close"
+            self._error(503, "too many requests in flight", json_body, headers)
+            self._discard_body()
+            return
+        try:
+            self._export(json_body)
+        finally:
+            slots.give_back()
+
+    def _export(self, json_body: bool) -> None:
         try:
             body = self._read_body()
             decoded = decode_json(body) if json_body else DecodedJson(_decode_protobuf(body))
@@ -197,11 +276,20 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_message(200, response, json_body)
 
     def _discard_body(self) -> None:
-        length = self.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) <= self._server.max_body_bytes:
-            self.rfile.read(int(length))
-        else:
+        """Read and drop the body chunk by chunk (keeping the connection), or close the connection
+        when its length is unknown or over the limit."""
+        length = (self.headers.get("Content-Length") or "").strip()
+        chunked = (self.headers.get("Transfer-Encoding") or "").lower() == "chunked"
+        if chunked or not length.isdigit() or int(length) > self._server.max_body_bytes:
             self.close_connection = True
+            return
+        remaining = int(length)
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, _READ_CHUNK))
+            if not chunk:
+                self.close_connection = True
+                return
+            remaining -= len(chunk)
 
     def _read_body(self) -> bytes:
         limit = self._server.max_body_bytes
@@ -265,8 +353,14 @@ def start_http_server(
     reuse_port: bool = False,
     max_body_bytes: int = 16 * 1024 * 1024,
     retry_after_s: int = 1,
+    read_timeout_s: float = READ_TIMEOUT_S,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
 ) -> tuple[OtlpHttpServer, int]:
-    """Start the OTLP/HTTP server in a thread; return it and the bound port."""
+    """Start the OTLP/HTTP server in a thread; return it and the bound port.
+
+    ``read_timeout_s``: a connection silent that long is closed. ``max_in_flight``: request bodies
+    read and processed at once; the next POST is answered 503 with ``Retry-After``.
+    """
     context = None
     if tls_cert and tls_key:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -279,6 +373,8 @@ def start_http_server(
         retry_after_s=retry_after_s,
         reuse_port=reuse_port,
         ssl_context=context,
+        read_timeout_s=read_timeout_s,
+        max_in_flight=max_in_flight,
     )
     thread = threading.Thread(target=server.serve_forever, name="otlp-http", daemon=True)
     thread.start()

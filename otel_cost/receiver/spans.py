@@ -31,6 +31,7 @@ from otel_cost import semconv
 from otel_cost._enrich import Catalog, Priced, cost_attributes, price_http, price_llm, redacted_urls
 from otel_cost.attribution import ATTRIBUTE_PREFIX, DEFAULT_CONFIG, AttributionConfig, resolve_attribution
 from otel_cost.estimate import CONTENT_KEYS, CONTENT_PREFIXES
+from otel_cost.ledger._rows import storable_amount
 from otel_cost.pricing.types import CostResult, unpriced
 from otel_cost.record import CostRecord, error_type_of
 from otel_cost.usage import READ_KEYS, READ_PREFIXES, CallFacts, read_call
@@ -44,6 +45,9 @@ _BREAKDOWN_PREFIX = semconv.COST_BREAKDOWN + "."
 _SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value", "bytes_value"})
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
+_MAX_TIME_NS = 2**63 - 1
+"""The latest time a span may carry: OTLP's fixed64 allows more, the ledger's (and most backends')
+64-bit signed columns do not (2262-04-11)."""
 _INTERNAL_ERROR = "internal_error"  # the reason the catalog gives for its own failures
 
 
@@ -81,12 +85,19 @@ def _validate(span: Span) -> str | None:
     parent = span.parent_span_id
     if parent and len(parent) != 8:
         return f"span {span.name!r}: parent_span_id must be empty or 8 bytes, got {len(parent)} bytes"
-    if span.end_time_unix_nano and span.end_time_unix_nano < span.start_time_unix_nano:
+    start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    if start > _MAX_TIME_NS or end > _MAX_TIME_NS:
+        return (
+            f"span {span.name!r}: start_time_unix_nano and end_time_unix_nano must be at most 2^63-1"
+            f" (int64 nanoseconds), got {start} and {end}"
+        )
+    if end and end < start:
         return f"span {span.name!r}: end_time_unix_nano is before start_time_unix_nano"
     return None
 
 
 def _decimal(value: object) -> Decimal | None:
+    """An upstream amount as a Decimal, or None when it is not a number the ledger can store."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
     try:
@@ -94,7 +105,7 @@ def _decimal(value: object) -> Decimal | None:
         amount = Decimal(repr(value) if isinstance(value, float) else value)
     except InvalidOperation:
         return None
-    return amount if amount.is_finite() else None
+    return amount if storable_amount(amount) else None
 
 
 def already_priced(attrs: Mapping[str, object]) -> tuple[CostResult, dict[str, str]]:
@@ -104,7 +115,9 @@ def already_priced(attrs: Mapping[str, object]) -> tuple[CostResult, dict[str, s
     ``cost.status`` present), which the SDK processor leaves alone too. The receiver keeps that
     cost as is rather than pricing the span again, so a span priced in the application is counted
     with the price it was given there. Without a recognised ``cost.status``, a valid
-    ``cost.amount`` counts as priced; a missing or invalid amount is ``invalid_upstream_cost``.
+    ``cost.amount`` counts as priced; a missing amount, or one that is not a number the ledger can
+    store (``storable_amount``: a huge or absurdly fine amount would fail the ledger's commit), is
+    ``invalid_upstream_cost``. Breakdown values the ledger could not store are left out.
     """
     status = attrs.get(semconv.COST_STATUS)
     if status not in (semconv.COST_STATUS_VALUE_PARTIAL, semconv.COST_STATUS_VALUE_UNPRICED):

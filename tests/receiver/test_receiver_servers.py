@@ -11,17 +11,24 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import socket
 import threading
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 from google.protobuf import json_format
 from google.rpc import error_details_pb2, status_pb2
 
+from otel_cost.receiver.config import Endpoint
+from otel_cost.receiver.http_server import OtlpHttpServer, start_http_server
+from otel_cost.receiver.pipeline import Pipeline
 from otel_cost.record import CostRecord
 from tests.receiver.harness import spend_total
 from tests.receiver.otlp_builders import GPT4O_CALL, chat_attrs, grpc_export, request, running_receiver, span
@@ -291,3 +298,80 @@ def test_a_failed_ledger_commit_is_not_acknowledged(tmp_path: Path):
         # Spans that cost nothing need no commit: still acknowledged.
         tool = span(3, {"gen_ai.operation.name": "execute_tool"})
         assert not grpc_export(receiver.ports.grpc, request([tool])).HasField("partial_success")
+
+
+@contextmanager
+def second_http_server(pipeline: Pipeline | None, **settings: Any) -> Iterator[OtlpHttpServer]:
+    """Another OTLP/HTTP server on a running receiver's pipeline, with settings the receiver's
+    own configuration does not expose (a short read timeout, few in-flight slots)."""
+    assert pipeline is not None
+    server, _ = start_http_server(pipeline, Endpoint("127.0.0.1", 0), **settings)
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def stalled_client(port: int, declared: int = 100_000, sent: int = 1000) -> socket.socket:
+    """A client that sends the headers and part of a declared body, then goes silent."""
+    client = socket.create_connection(("127.0.0.1", port), timeout=10)
+    client.sendall(
+        b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+        + f"Content-Length: {declared}\r\n\r\n".encode()
+        + b"\0" * sent
+    )
+    return client
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def test_a_stalled_client_is_disconnected_after_the_read_timeout_and_frees_its_slot(tmp_path: Path):
+    with (
+        running_receiver(tmp_path) as (receiver, ledger),
+        second_http_server(receiver.pipeline, read_timeout_s=0.5, max_in_flight=1) as server,
+    ):
+        port = server.server_address[1]
+        client = stalled_client(port)
+        wait_until(lambda: server.slots.in_use == 1)
+        started = time.monotonic()
+        with client:
+            try:
+                assert client.recv(1024) == b""  # closed by the server, no answer
+            except ConnectionResetError:
+                pass
+        assert time.monotonic() - started < 5  # 0.5 s, not the client's own 10 s
+        wait_until(lambda: server.slots.in_use == 0)
+        # The one slot is free again: a normal request goes through.
+        body = request([span(1, chat_attrs())]).SerializeToString()
+        assert post(port, body, "application/x-protobuf")[0] == 200
+        assert spend_total(ledger) == (GPT4O_CALL, 1)
+
+
+def test_posts_beyond_the_in_flight_slots_get_503_retry_after_at_once(tmp_path: Path):
+    with (
+        running_receiver(tmp_path, retry_after_s=3) as (receiver, ledger),
+        second_http_server(receiver.pipeline, max_in_flight=2, retry_after_s=3) as server,
+    ):
+        port = server.server_address[1]
+        stalled = [stalled_client(port) for _ in range(2)]
+        wait_until(lambda: server.slots.in_use == 2)
+        body = request([span(1, chat_attrs())]).SerializeToString()
+        started = time.monotonic()
+        code, headers, raw = post(port, body, "application/x-protobuf")
+        assert time.monotonic() - started < 5  # answered, not queued behind the stalled clients
+        assert code == 503
+        assert headers["Retry-After"] == "3"
+        assert status_pb2.Status.FromString(raw).message == "too many requests in flight"
+        assert ledger.count() == 0  # type: ignore[attr-defined]
+        for client in stalled:  # the stalled clients go away: their slots are freed
+            client.close()
+        wait_until(lambda: server.slots.in_use == 0)
+        assert post(port, body, "application/x-protobuf")[0] == 200
+        assert spend_total(ledger) == (GPT4O_CALL, 1)
+
