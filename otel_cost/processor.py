@@ -239,14 +239,20 @@ class CostSpanProcessor(SpanProcessor):
             if others:
                 # Metrics once per span: here unless the metrics-recording export thread gets it.
                 forward = self._enrich(span, self._rollups, not to_primary, skipped)
-            elif (
-                not to_primary
-                and self._priced_here(span)
-                and (sampled or not self._backlog.submit(span, skipped))
-            ):
-                # A sampled span no BSP could take, or an unsampled one the backlog has no room for.
-                rollups = self._rollups if sampled else self._backlog.rollups
-                self._enrich(span, rollups, True, skipped, copy=False)
+            elif to_primary:
+                if skipped and self._rollup_enabled:
+                    # Another BSP could not take it: settle it in that stream, for its parent there
+                    # (metrics come from the primary's export thread).
+                    self._enrich(span, skipped[0], False, skipped[1:], copy=False)
+            elif self._priced_here(span) and (sampled or not self._backlog.submit(span, skipped)):
+                # A sampled span no BSP could take (settled in the first skipped BSP's stream, where
+                # its parent is exported), or an unsampled one the backlog has no room for.
+                if not sampled:
+                    self._enrich(span, self._backlog.rollups, True, skipped, copy=False)
+                elif skipped:
+                    self._enrich(span, skipped[0], True, skipped[1:], copy=False)
+                else:
+                    self._enrich(span, self._rollups, True, copy=False)
         except Exception as exc:
             self._internal_error("on_end", exc)
             # On an internal error every processor still gets the span, and none gets it twice.
@@ -297,7 +303,8 @@ class CostSpanProcessor(SpanProcessor):
             self._queue_full_warned = True
             _logger.warning(
                 "otel-cost: a BatchSpanProcessor queue is full (or shut down); spans it cannot take "
-                "are dropped for it and priced on the application thread (metrics stay exact)"
+                "are not exported by it, and are priced on the application thread for the metrics "
+                "and their parents' cost.rollup.amount (metrics stay exact)"
             )
 
     def shutdown(self) -> None:

@@ -489,3 +489,40 @@ def test_unsampled_traces_leave_no_rollup_in_the_export_thread(
     spans = {s.name: s.attributes or {} for s in exporter.get_finished_spans()}
     assert spans["agent"][sc.COST_ROLLUP_AMOUNT] == pytest.approx(0.001, rel=1e-12)  # 1000 x $1/M
     assert _metric_points(reader, sc.METRIC_COST_CALLS) == [201]  # every call still counted once
+
+
+def test_a_span_one_of_two_bsps_cannot_take_still_reaches_its_parents_rollup_there(
+    catalog: PriceCatalog, reader: InMemoryMetricReader, providers: list[TracerProvider]
+) -> None:
+    """install() with two BSPs; B's queue is full when the call ends, so only A (which records
+    the metrics) exports it. B still exports the agent, whose rollup must include the call."""
+    gate = _Gate()
+    batch_a = InMemorySpanExporter()
+    provider = TracerProvider()
+    providers.append(provider)
+    provider.add_span_processor(BatchSpanProcessor(batch_a, schedule_delay_millis=60_000))
+    bsp_b = BatchSpanProcessor(gate, max_queue_size=1, max_export_batch_size=1, schedule_delay_millis=60_000)
+    provider.add_span_processor(bsp_b)
+    install(provider, catalog=catalog, meter_provider=MeterProvider(metric_readers=[reader]))
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("filler-1"):
+        pass
+    assert gate.entered.wait(10)  # B's worker holds filler-1 in the blocked export
+    with tracer.start_as_current_span("filler-2"):
+        pass  # B's one-span queue is full
+    with tracer.start_as_current_span("agent", attributes={sc.GEN_AI_OPERATION_NAME: "invoke_agent"}):
+        with tracer.start_as_current_span("chat", attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}):
+            pass  # only A takes it
+        gate.release.set()
+        assert bsp_b.force_flush()  # B's queue is empty again: it takes the agent
+    provider.force_flush()
+    a_spans = {s.name: s.attributes or {} for s in batch_a.get_finished_spans()}
+    b_spans = {s.name: s.attributes or {} for s in gate.get_finished_spans()}
+    assert set(b_spans) == {"filler-1", "filler-2", "agent"}
+    # chat: 1000 input tokens x $1/M (acme-chat, tests/processor/catalog.yaml) = $0.001
+    assert a_spans["agent"][sc.COST_ROLLUP_AMOUNT] == pytest.approx(0.001, rel=1e-12)
+    assert b_spans["agent"][sc.COST_ROLLUP_AMOUNT] == pytest.approx(0.001, rel=1e-12)
+    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [1]  # counted once, by A's export thread
+    wrapper = bsp_b.span_exporter
+    assert isinstance(wrapper, EnrichingExporter)
+    assert wrapper.rollups.pending == {}
