@@ -231,16 +231,34 @@ def redacted_urls(attrs: Mapping[str, object]) -> dict[str, AttributeValue]:
     return out
 
 
+class EnrichedSpan(ReadableSpan):
+    """A finished span's copy with attributes added, reporting the original's dropped count.
+
+    The SDK reads ``dropped_attributes`` (OTLP ``dropped_attributes_count``) from the span's
+    ``BoundedAttributes``; the copy holds a plain dict (building ``BoundedAttributes`` re-validates
+    every value, ~70 us a span), so it carries the count itself. Our attributes are not held to
+    the span's attribute limit: nothing the SDK kept is evicted for them, so they add no drops and
+    the count is exactly the SDK's.
+    """
+
+    _copied_dropped_attributes: int = 0
+
+    @property
+    def dropped_attributes(self) -> int:
+        return self._copied_dropped_attributes
+
+
 def with_attributes(
     span: ReadableSpan, extra: Mapping[str, AttributeValue], current: Mapping[str, object] | None = None
 ) -> ReadableSpan:
-    """A copy of ``span`` with ``extra`` merged into its attributes (the original is not touched).
+    """A copy of ``span`` with ``extra`` merged into its attributes (the original is not touched),
+    keeping its dropped attribute, event and link counts.
     ``current``: the span's attributes already copied to a dict, to save copying them again."""
     attributes: dict[str, object] = dict(current if current is not None else (span.attributes or {}))
     attributes.update(extra)
     events = span._events if isinstance(span._events, BoundedList) else span.events  # pyright: ignore[reportPrivateUsage]
     links = span._links if isinstance(span._links, BoundedList) else span.links  # pyright: ignore[reportPrivateUsage]
-    return ReadableSpan(
+    copy = EnrichedSpan(
         name=span.name,
         context=span.context,
         parent=span.parent,
@@ -254,3 +272,5 @@ def with_attributes(
         end_time=span.end_time,
         instrumentation_scope=span.instrumentation_scope,
     )
+    copy._copied_dropped_attributes = span.dropped_attributes  # pyright: ignore[reportPrivateUsage]
+    return copy
