@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -99,42 +99,79 @@ class SqliteBackend:
 
 
 class PostgresBackend:
-    """A PostgreSQL database shared by several writers (receivers) and readers."""
+    """A PostgreSQL database shared by several writers (receivers) and readers.
+
+    A lost connection (server restarted, backend terminated) fails the statement or transaction
+    that finds it lost; the next one, outside any transaction, runs on a new connection. A
+    transaction whose BEGIN finds the connection lost is begun once more on a new one (nothing of
+    it had reached the server); one lost later fails, and the caller's retry re-sends it.
+    """
 
     dialect = "postgresql"
 
     def __init__(self, url: str) -> None:
         try:
-            import psycopg
+            import psycopg  # noqa: F401
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise LedgerError(
                 "a postgresql:// ledger needs psycopg 3: pip install 'otel-cost[postgres]'"
             ) from exc
-        try:
-            self._conn = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            raise LedgerError(f"cannot connect to PostgreSQL ledger: {exc}") from exc
+        self._url = url
+        self._conn = self._connect()
         self._cursor_seq = 0
+        self._depth = 0
+        """Open ``write_transaction``/``read_transaction`` scopes: no reconnect inside one."""
         with self.write_transaction():
             for stmt in ddl("postgresql"):
                 self._conn.execute(stmt)  # type: ignore[arg-type]
             _check_version(self)
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        try:
+            return psycopg.connect(self._url, autocommit=True)
+        except psycopg.Error as exc:
+            raise LedgerError(f"cannot connect to PostgreSQL ledger: {exc}") from exc
+
+    def _live(self) -> Any:
+        """The connection; outside a transaction, a lost one is replaced by a new one (a
+        connection closed by ``close()`` is not ``broken`` and stays closed)."""
+        if self._depth == 0 and self._conn.broken:
+            self._conn.close()
+            self._conn = self._connect()
+        return self._conn
+
+    def _begin(self, stack: ExitStack) -> None:
+        """Enter a transaction on ``stack``. When BEGIN finds the connection lost, begin once
+        more on a new connection: no statement of the transaction had been sent."""
+        import psycopg
+
+        for attempt in (1, 2):
+            conn = self._live()
+            try:
+                stack.enter_context(conn.transaction())
+                return
+            except psycopg.OperationalError:
+                if attempt == 2 or not conn.broken:
+                    raise
 
     @staticmethod
     def _sql(sql: str) -> Any:
         return sql.replace("?", "%s")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self._conn.execute(self._sql(sql), tuple(params))
+        cur = self._live().execute(self._sql(sql), tuple(params))
         return cur.fetchall() if cur.description is not None else []
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        with self._conn.cursor() as cur:
+        with self._live().cursor() as cur:
             cur.executemany(self._sql(sql), [tuple(r) for r in rows])
 
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[tuple[Any, ...]]:
         from psycopg.pq import TransactionStatus
 
+        self._live()
         self._cursor_seq += 1
         # A server-side cursor needs a transaction. Inside one already (verify reads several
         # streams at once under read_transaction), opening a savepoint per stream would nest them
@@ -148,15 +185,28 @@ class PostgresBackend:
 
     @contextmanager
     def write_transaction(self) -> Iterator[None]:
-        with self._conn.transaction():
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
-            yield
+        with ExitStack() as stack:
+            if self._depth:
+                stack.enter_context(self._conn.transaction())  # a savepoint
+            else:
+                self._begin(stack)
+            self._depth += 1
+            try:
+                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
+                yield
+            finally:
+                self._depth -= 1
 
     @contextmanager
     def read_transaction(self) -> Iterator[None]:
-        with self._conn.transaction():
-            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            yield
+        with ExitStack() as stack:
+            self._begin(stack)
+            self._depth += 1
+            try:
+                self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                yield
+            finally:
+                self._depth -= 1
 
     def close(self) -> None:
         self._conn.close()
