@@ -62,20 +62,32 @@ class BodyTooLarge(Exception):
 
 
 def gunzip_capped(data: bytes, limit: int) -> bytes:
-    """Decompress gzip ``data``, raising ``BodyTooLarge`` as soon as output passes ``limit``."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(data, limit + 1)
-        if len(out) > limit or inflater.unconsumed_tail:
+    """Decompress gzip ``data``, raising ``BodyTooLarge`` as soon as output passes ``limit``.
+
+    Every member of a multi-member stream is decompressed (RFC 1952 2.2, as ``gzip.decompress``
+    does), under one ``limit`` for them all; zero bytes after the last member are ignored.
+    """
+    parts: list[bytes] = []
+    total = 0
+    rest = data
+    while True:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out = inflater.decompress(rest, limit - total + 1)
+            if total + len(out) > limit or inflater.unconsumed_tail:
+                raise BodyTooLarge(f"decompressed body is over {limit} bytes")
+            out += inflater.flush()
+        except zlib.error as exc:
+            raise BadRequest(f"body is not valid gzip: {exc}") from exc
+        total += len(out)
+        if total > limit:
             raise BodyTooLarge(f"decompressed body is over {limit} bytes")
-        out += inflater.flush()
-    except zlib.error as exc:
-        raise BadRequest(f"body is not valid gzip: {exc}") from exc
-    if len(out) > limit:
-        raise BodyTooLarge(f"decompressed body is over {limit} bytes")
-    if not inflater.eof:
-        raise BadRequest("gzip body is truncated")
-    return out
+        if not inflater.eof:
+            raise BadRequest("gzip body is truncated")
+        parts.append(out)
+        rest = inflater.unused_data.lstrip(b"\0")
+        if not rest:
+            return b"".join(parts)
 
 
 class _Slots:
@@ -173,10 +185,10 @@ class _Handler(BaseHTTPRequestHandler):
         return server
 
     def setup(self) -> None:
-        # StreamRequestHandler.setup applies self.timeout to the socket: every read, TLS
-        # handshake included, then gives up after it (handle_one_request closes the connection).
-        self.timeout = self._server.read_timeout_s
         super().setup()
+        # Every read, the TLS handshake included, gives up after the timeout (TimeoutError, and
+        # handle_one_request closes the connection).
+        self.connection.settimeout(self._server.read_timeout_s)
 
     def log_message(self, format: str, *args: Any) -> None:
         _log.debug("%s " + format, self.address_string(), *args)

@@ -9,6 +9,7 @@ $10.00 / 1M output tokens; 1000 input + 200 output = 0.0025 + 0.0020 = 0.0045 US
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import socket
@@ -340,11 +341,8 @@ def test_a_stalled_client_is_disconnected_after_the_read_timeout_and_frees_its_s
         client = stalled_client(port)
         wait_until(lambda: server.slots.in_use == 1)
         started = time.monotonic()
-        with client:
-            try:
-                assert client.recv(1024) == b""  # closed by the server, no answer
-            except ConnectionResetError:
-                pass
+        with client, contextlib.suppress(ConnectionResetError):
+            assert client.recv(1024) == b""  # closed by the server, no answer
         assert time.monotonic() - started < 5  # 0.5 s, not the client's own 10 s
         wait_until(lambda: server.slots.in_use == 0)
         # The one slot is free again: a normal request goes through.
@@ -375,3 +373,26 @@ def test_posts_beyond_the_in_flight_slots_get_503_retry_after_at_once(tmp_path: 
         assert post(port, body, "application/x-protobuf")[0] == 200
         assert spend_total(ledger) == (GPT4O_CALL, 1)
 
+
+def test_every_member_of_a_multi_member_gzip_body_is_read_under_one_limit(tmp_path: Path):
+    """RFC 1952 2.2: a gzip file is a series of members (``gzip.decompress`` reads them all).
+    Two serialised requests concatenated are one valid protobuf request holding both."""
+    with running_receiver(tmp_path, max_body_bytes=64 * 1024) as (receiver, ledger):
+        port = receiver.ports.http
+        first = request([span(1, chat_attrs())]).SerializeToString()
+        second = request([span(2, chat_attrs())]).SerializeToString()
+        body = gzip.compress(first) + gzip.compress(second) + b"\0" * 8  # zero padding is allowed
+        code, _, _ = post(port, body, "application/x-protobuf", {"Content-Encoding": "gzip"})
+        assert code == 200
+        assert spend_total(ledger) == (2 * GPT4O_CALL, 2)
+        # Each member under the 64 KiB limit, together over it.
+        members = gzip.compress(b"\0" * 40_000) + gzip.compress(b"\0" * 40_000)
+        code, _, raw = post(port, members, "application/x-protobuf", {"Content-Encoding": "gzip"})
+        assert code == 413
+        assert "decompressed body is over 65536 bytes" in status_pb2.Status.FromString(raw).message
+        # A member followed by something that is not gzip is a bad body, not a shorter one.
+        code, _, _ = post(
+            port, gzip.compress(first) + b"junk", "application/x-protobuf", {"Content-Encoding": "gzip"}
+        )
+        assert code == 400
+        assert ledger.count() == 2  # type: ignore[attr-defined]
