@@ -7,7 +7,9 @@ no path, as the OTLP exporters do for a base endpoint); ``grpc://host:port`` (pl
 ``grpcs://host:port`` (TLS) use the OTLP gRPC TraceService.
 
 Forwarding never slows down ingestion: ``submit`` does not block, and when the queue is full
-the oldest payload is dropped and counted (``dropped``). Retryable failures (HTTP 429, 502,
+(``max_queue`` payloads or ``max_queue_bytes`` bytes, 1000 and 256 MiB by default) the oldest
+payloads are dropped and counted (``dropped``); a payload larger than ``max_queue_bytes`` alone
+is dropped itself. Retryable failures (HTTP 429, 502,
 503, 504; gRPC UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, ...) are retried with
 exponential backoff, honouring ``Retry-After``; other failures drop the payload with a log line.
 """
@@ -27,6 +29,9 @@ import grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 _log = logging.getLogger(__name__)
+
+DEFAULT_MAX_QUEUE = 1000
+DEFAULT_MAX_QUEUE_BYTES = 256 * 1024 * 1024
 
 _EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 _RETRYABLE_HTTP = frozenset({429, 502, 503, 504})
@@ -123,7 +128,8 @@ class Forwarder:
         self,
         send: Sender,
         *,
-        max_queue: int = 1000,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
         max_attempts: int = 6,
         initial_backoff_s: float = 0.5,
         max_backoff_s: float = 30.0,
@@ -131,6 +137,8 @@ class Forwarder:
         self._send = send
         self._queue: deque[bytes] = deque()
         self._max_queue = max_queue
+        self._max_queue_bytes = max_queue_bytes
+        self._queued_bytes = 0
         self._max_attempts = max_attempts
         self._initial_backoff = initial_backoff_s
         self._max_backoff = max_backoff_s
@@ -143,14 +151,38 @@ class Forwarder:
         self._thread = threading.Thread(target=self._run, name="otel-cost-forwarder", daemon=True)
         self._thread.start()
 
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes of the payloads waiting in the queue (not the one being sent)."""
+        return self._queued_bytes
+
     def submit(self, payload: bytes) -> None:
-        """Queue a payload; never blocks. Drops the oldest payload when the queue is full."""
+        """Queue a payload; never blocks. Drops the oldest payloads while the queue is over its
+        count or byte cap with this one added; drops this one if it alone is over the byte cap."""
+        size = len(payload)
         with self._cond:
-            if len(self._queue) >= self._max_queue:
-                self._queue.popleft()
+            if size > self._max_queue_bytes:
                 self.dropped += 1
-                _log.warning("forward queue full: dropped the oldest batch (%d dropped)", self.dropped)
+                _log.warning(
+                    "forward payload of %d bytes is over the queue's %d bytes: dropped (%d dropped)",
+                    size,
+                    self._max_queue_bytes,
+                    self.dropped,
+                )
+                return
+            while self._queue and (
+                len(self._queue) >= self._max_queue or self._queued_bytes + size > self._max_queue_bytes
+            ):
+                self._queued_bytes -= len(self._queue.popleft())
+                self.dropped += 1
+                _log.warning(
+                    "forward queue full (%d batches or %d bytes): dropped the oldest batch (%d dropped)",
+                    self._max_queue,
+                    self._max_queue_bytes,
+                    self.dropped,
+                )
             self._queue.append(payload)
+            self._queued_bytes += size
             self._cond.notify()
 
     def _run(self) -> None:
@@ -161,6 +193,7 @@ class Forwarder:
                 if not self._queue:
                     return
                 payload = self._queue.popleft()
+                self._queued_bytes -= len(payload)
                 self._busy = True
             try:
                 self._deliver(payload)
