@@ -19,6 +19,7 @@ import inspect
 import logging
 import os
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -247,13 +248,23 @@ class Backlog:
             self._wake.set()
         return True
 
-    def drain(self) -> None:
-        """Price everything queued, in this thread; metrics are recorded a batch at a time."""
+    def drain(self, deadline: float | None = None) -> bool:
+        """Price everything queued, in this thread; metrics are recorded a batch at a time.
+        ``deadline``: a ``time.monotonic()`` value to stop at (waiting for another drain
+        included); False when it came first and spans are left (the backlog thread, or the
+        next ``drain``, prices them)."""
         queue, enrich = self._queue, self._enrich
-        with self._work_lock:
+        lock = self._work_lock
+        if deadline is None:
+            lock.acquire()
+        elif not lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+            return False
+        try:
             while queue:
                 batch: list[Any] = []
                 for _ in range(min(len(queue), 512)):
+                    if deadline is not None and time.monotonic() >= deadline:
+                        break
                     span, also = queue.popleft()
                     try:
                         enrich(span, also, batch)
@@ -264,6 +275,11 @@ class Backlog:
                         self._record_many(batch)
                     except Exception:
                         _logger.exception("otel-cost: internal error recording unsampled spans' metrics")
+                if deadline is not None and queue and time.monotonic() >= deadline:
+                    return False
+        finally:
+            lock.release()
+        return True
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Price what is queued and end the thread; later spans are priced by the caller."""

@@ -26,6 +26,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
@@ -318,12 +319,19 @@ class CostSpanProcessor(SpanProcessor):
             self._next.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Price the unsampled spans still queued, then flush the wrapped processor."""
+        """Price the unsampled spans still queued, then flush the wrapped processor with the time
+        left. False when ``timeout_millis`` ran out first (the wrapped processor is then not
+        flushed) or when the wrapped processor's flush fails."""
+        deadline = time.monotonic() + timeout_millis / 1000
         try:
-            self._backlog.drain()
+            if not self._backlog.drain(deadline):
+                return False
         except Exception as exc:
             self._internal_error("force_flush", exc)
-        return True if self._next is None else self._next.force_flush(timeout_millis)
+        if self._next is None:
+            return True
+        left = int((deadline - time.monotonic()) * 1000)
+        return left > 0 and self._next.force_flush(left)
 
     # -- enrichment ----------------------------------------------------------------------------
 
