@@ -11,12 +11,20 @@ A full queue makes ``export`` raise ``Overloaded`` at once, before any work, and
 answer with the OTLP backpressure signals (gRPC UNAVAILABLE with RetryInfo, HTTP 503 with
 ``Retry-After``); a failed commit raises ``CommitFailed``, answered the same way, so the client
 retries and nothing is lost.
+
+One record the ledger cannot store must not fail the others: when a group commit fails with an
+error that is not a ledger outage (``_is_outage``), each request is committed alone, so the
+others are acknowledged; a request that still fails with a data error (``_is_data_error``, e.g. a
+value a column cannot hold) is split until the records that cannot be stored are found, and those
+are rejected in the request's partial success (not retryable: they would fail forever) while the
+rest of it is stored. Any other error leaves only that request's ``CommitFailed`` (retryable).
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -68,14 +76,51 @@ class ExportResult:
     error_message: str
 
 
+_ISOLATION_APPENDS = 64
+"""Appends one request may take to find the records the ledger cannot store (one bad record among
+20,000 takes about 30); past it, a part that still fails is rejected whole, so a request full of
+bad records cannot hold the committer for minutes."""
+
+
 class _Job:
-    __slots__ = ("done", "error", "payload", "records")
+    __slots__ = ("done", "error", "payload", "records", "rejected", "rejected_message")
 
     def __init__(self, records: list[CostRecord], payload: bytes | None) -> None:
         self.records = records
         self.payload = payload
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self.rejected = 0
+        """Records the ledger cannot store, reported in the request's partial success."""
+        self.rejected_message = ""
+
+    def reject(self, records: Sequence[CostRecord], exc: BaseException) -> None:
+        self.rejected += len(records)
+        if not self.rejected_message:
+            first = records[0]
+            self.rejected_message = (
+                f"the ledger cannot store span {first.span_id.hex()} of trace {first.trace_id.hex()}"
+                f"{f' (and {len(records) - 1} more)' if len(records) > 1 else ''}:"
+                f" {type(exc).__name__}: {exc}"
+            )
+
+
+def _is_outage(exc: BaseException) -> bool:
+    """The ledger itself is unusable (connection lost, disk full, locked, I/O error): retrying
+    request by request would only hammer it. DB-API ``OperationalError``/``InterfaceError`` by name,
+    so psycopg's are recognised without importing it."""
+    if isinstance(exc, (OSError, MemoryError)) or type(exc) is sqlite3.DatabaseError:  # corrupt file
+        return True
+    return any(cls.__name__ in ("OperationalError", "InterfaceError") for cls in type(exc).__mro__)
+
+
+def _is_data_error(exc: BaseException) -> bool:
+    """A value of the records cannot be stored (a number too large for its column, text a driver
+    refuses): committing the same records again fails again, so they are rejected, not retried.
+    Other errors stay retryable: losing records to a misread outage would be worse."""
+    if isinstance(exc, (ArithmeticError, ValueError, TypeError)):  # OverflowError, UnicodeError
+        return True
+    return any(cls.__name__ == "DataError" for cls in type(exc).__mro__)  # PEP 249, psycopg
 
 
 _STOP = object()
@@ -121,7 +166,8 @@ class Pipeline:
 
         Raises ``Overloaded``, ``ShuttingDown`` or ``CommitFailed`` (all retryable: nothing of
         the request was acknowledged). Malformed spans are not an error: they are dropped and
-        reported in the result, and the rest of the request is kept.
+        reported in the result, and the rest of the request is kept; so are the records of spans
+        the ledger cannot store (a data error, see the module docstring).
         """
         if self._closing:
             raise ShuttingDown("the receiver is shutting down")
@@ -146,6 +192,10 @@ class Pipeline:
             raise job.error
         if job.error is not None:
             raise CommitFailed(f"ledger commit failed: {job.error}") from job.error
+        if job.rejected:
+            result = ExportResult(
+                result.rejected_spans + job.rejected, result.error_message or job.rejected_message
+            )
         return result
 
     def _run(self) -> None:
@@ -176,12 +226,27 @@ class Pipeline:
         records = [r for job in jobs for r in job.records]
         try:
             new = self._ledger.append(records)
-        except Exception as exc:
-            _log.exception("ledger append of %d records failed", len(records))
+        except Exception as exc:  # one bad record must not fail the others' requests
+            if _is_outage(exc):
+                _log.exception("ledger append of %d records failed", len(records))
+                for job in jobs:
+                    job.error = exc
+                    job.done.set()
+                return
+            _log.warning(
+                "ledger append of %d records from %d requests failed (%s: %s); committing each alone",
+                len(records),
+                len(jobs),
+                type(exc).__name__,
+                exc,
+            )
+            new: list[CostRecord] = []
             for job in jobs:
-                job.error = exc
-                job.done.set()
-            return
+                try:
+                    self._append_alone(job, job.records, new, [_ISOLATION_APPENDS])
+                except Exception as job_exc:
+                    _log.exception("ledger append of a request's %d records failed", len(job.records))
+                    job.error = job_exc
         if self._metrics is not None and new:
             try:
                 self._metrics.record_many(
@@ -191,9 +256,34 @@ class Pipeline:
             except Exception:
                 _log.exception("recording metrics failed")
         for job in jobs:
-            if job.payload is not None:
+            if job.error is None and job.payload is not None:
+                # Rejected records' spans are forwarded with the rest: they are valid trace data,
+                # only the ledger cannot hold them.
                 self._forward_safely(job.payload)
             job.done.set()
+
+    def _append_alone(
+        self, job: _Job, records: list[CostRecord], new: list[CostRecord], budget: list[int]
+    ) -> None:
+        """Append ``records`` of ``job`` (the new ones go to ``new``); on a data error, split them
+        in halves until the records that cannot be stored are found and rejected (``budget``:
+        appends left). Raises any other error (the job then fails, retryably; the parts already
+        stored are deduplicated when the client retries)."""
+        budget[0] -= 1
+        try:
+            new.extend(self._ledger.append(records))
+            return
+        except Exception as exc:
+            if not _is_data_error(exc):
+                raise
+            if len(records) == 1 or budget[0] <= 0:
+                name = type(exc).__name__
+                _log.warning("rejecting %d records the ledger cannot store (%s: %s)", len(records), name, exc)
+                job.reject(records, exc)
+                return
+        half = len(records) // 2
+        self._append_alone(job, records[:half], new, budget)
+        self._append_alone(job, records[half:], new, budget)
 
     def _forward_safely(self, payload: bytes) -> None:
         # The records are committed (or there are none): a failing forward must neither kill the
