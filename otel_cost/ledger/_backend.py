@@ -3,6 +3,7 @@
 SQL elsewhere is written once with ``?`` placeholders; the PostgreSQL backend rewrites them to
 ``%s``. Chain writes are serialised per ledger: SQLite by ``BEGIN IMMEDIATE`` (one writer at a time
 across processes), PostgreSQL by a transaction-scoped advisory lock every writer takes first.
+``read_transaction`` inside another transaction joins it (one snapshot for the outermost caller).
 """
 
 from __future__ import annotations
@@ -87,7 +88,11 @@ class SqliteBackend:
 
     @contextmanager
     def read_transaction(self) -> Iterator[None]:
-        """One snapshot for several reads (WAL readers never block the writer)."""
+        """One snapshot for several reads (WAL readers never block the writer); inside an open
+        transaction (``Ledger.snapshot()``), that transaction's snapshot."""
+        if self._conn.in_transaction:
+            yield
+            return
         self._conn.execute("BEGIN")
         try:
             yield
@@ -199,6 +204,13 @@ class PostgresBackend:
 
     @contextmanager
     def read_transaction(self) -> Iterator[None]:
+        """One REPEATABLE READ snapshot for several reads; inside an open transaction, that one's."""
+        from psycopg.pq import TransactionStatus
+
+        conn = self._conn
+        if self._depth or (not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE):
+            yield
+            return
         with ExitStack() as stack:
             self._begin(stack)
             self._depth += 1

@@ -205,7 +205,7 @@ class Ledger:
         conds = [c for c, day in (("day >= ?", since), ("day <= ?", until)) if day is not None]
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         params = [day for day in (since, until) if day is not None]
-        with self._lock:
+        with self._lock, self._db.read_transaction():
             return int(self._db.execute(f"SELECT COUNT(*) FROM calls{where}", params)[0][0])
 
     def spend(
@@ -223,9 +223,10 @@ class Ledger:
         when an attribution key shares a column's name). ``since``/``until`` are inclusive UTC days.
         A ``where`` value of ``None`` selects calls without that attribution key. Returns
         ``SpendRow``s sorted by key; compacted days come from roll-ups. ``view`` uses a repriced
-        view's amounts where it has them.
+        view's amounts where it has them. Calls and roll-ups are read in one snapshot, so a
+        compaction committed meanwhile (by any process) neither hides nor double-counts a call.
         """
-        with self._lock:
+        with self._lock, self._db.read_transaction():
             return spend(self._db, by, since=since, until=until, where=where, view=view)
 
     def calls(
@@ -244,7 +245,7 @@ class Ledger:
         """The calls whose stored (original, not repriced) status is ``unpriced`` or ``partial``,
         per (service, provider, model, status, reason), most calls first; compacted days included
         (roll-ups keep status and reason). ``since``/``until`` are inclusive UTC days."""
-        with self._lock:
+        with self._lock, self._db.read_transaction():
             return unpriced_groups(self._db, since=since, until=until)
 
     def verify(

@@ -40,7 +40,8 @@ def _total(ledger: Ledger) -> Decimal:
 
 def test_append_after_the_connection_was_dropped(postgres_url: str) -> None:
     """The append after a dropped connection succeeds (its BEGIN finds the loss; nothing of it was
-    sent, so it begins again on a new connection); so does verify; totals exact."""
+    sent, so it begins again on a new connection); so do verify, spend, count and unpriced
+    (each one read transaction); totals exact."""
     ledger = open_ledger(postgres_url)
     assert ledger.append([make_record(1, amount="0.25")]) == [make_record(1, amount="0.25")]
     old = _pid(ledger)
@@ -51,8 +52,12 @@ def test_append_after_the_connection_was_dropped(postgres_url: str) -> None:
     report = ledger.verify()
     assert report.ok, report.problems
     assert (report.batches, report.rows) == (2, 2)
+    _terminate(postgres_url, _pid(ledger))
     assert _total(ledger) == Decimal("0.75")  # 0.25 + 0.5
+    _terminate(postgres_url, _pid(ledger))
     assert ledger.count() == 2
+    _terminate(postgres_url, _pid(ledger))
+    assert ledger.unpriced() == []
     assert ledger.head().batch_id == 2
     ledger.close()
 
