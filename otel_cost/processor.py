@@ -22,12 +22,14 @@ Under zero-code ``opentelemetry-instrument``, set ``OTEL_COST_ENABLED=true``: th
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from opentelemetry import baggage, trace
@@ -61,6 +63,7 @@ _logger = logging.getLogger(__name__)
 ENV_ENABLED = "OTEL_COST_ENABLED"
 ENV_RAISE_ERRORS = "OTEL_COST_RAISE_ERRORS"
 _WARNED_CAP = 1_000
+_EXIT_FLUSH_MILLIS = 10_000  # the flush at process exit, before the meter provider's last export
 _ZERO = Decimal(0)
 _NO_ATTRS: Mapping[str, object] = {}
 
@@ -99,6 +102,8 @@ class CostSpanProcessor(SpanProcessor):
         attribution_config: which baggage, span and resource attributes become ``cost.attribution.*``.
         meter_provider: when given, cost metrics are recorded here for every priced span, sampled
             or not (pair with a ``RECORD_ONLY`` sampler so totals are exact at any sampling rate).
+            The processor then flushes itself at process exit, before that provider's last
+            export; when shutting down by hand, shut the tracer provider down first.
         mirrors: any of ``logfire``, ``openlit``, ``openinference``: copies of the cost under those
             tools' attribute names.
         estimate_tokens: count tokens locally (tiktoken) when a gen_ai span has content but no usage.
@@ -167,6 +172,15 @@ class CostSpanProcessor(SpanProcessor):
             self._current_plan()  # wrap a BSP's exporter now, so the wiring is visible at once
         except Exception as exc:
             self._internal_error("__init__", exc)
+        # Sampled spans are measured when a BSP exports them, unsampled ones by the backlog: both
+        # can still be pending at exit. atexit runs last-registered first, and ``meter_provider``
+        # (with its own exit hook, the SDK's default) was made before this processor, so this
+        # flush runs before the meter provider's last export, whatever order the providers
+        # were made in. Held weakly: the hook does not keep a discarded processor alive.
+        self._exit_hook: Callable[[], None] | None = None
+        if self._metrics is not None:
+            self._exit_hook = _flush_at_exit(weakref.ref(self))
+            atexit.register(self._exit_hook)
 
     @property
     def next_processor(self) -> SpanProcessor | None:
@@ -312,6 +326,9 @@ class CostSpanProcessor(SpanProcessor):
         """Price the unsampled spans still queued, then shut the wrapped processor down (a
         ``BatchSpanProcessor`` exports, and so prices, what it holds, then shuts its exporter)."""
         try:
+            if self._exit_hook is not None:
+                atexit.unregister(self._exit_hook)
+                self._exit_hook = None
             self._backlog.stop()
         except Exception as exc:
             self._internal_error("shutdown", exc)
@@ -491,6 +508,24 @@ class CostSpanProcessor(SpanProcessor):
 
 
 _Plan = tuple[tuple[DeferredRoute, ...], tuple[SpanProcessor, ...]]
+
+
+def _flush_at_exit(ref: weakref.ref[CostSpanProcessor]) -> Callable[[], None]:
+    """An exit hook that flushes the processor (if still alive) within ``_EXIT_FLUSH_MILLIS``."""
+
+    def flush() -> None:
+        processor = ref()
+        if processor is None:
+            return
+        try:
+            if not processor.force_flush(_EXIT_FLUSH_MILLIS):
+                _logger.warning("otel-cost: the flush at exit did not finish; some cost metrics may be lost")
+        except Exception:  # at exit: log, never raise
+            _logger.exception("otel-cost: internal error flushing at exit")
+
+    return flush
+
+
 _Measured = tuple[CostRecord, "float | None"]
 
 

@@ -3,9 +3,13 @@ exit before the meter provider's last export, and what one processor keeps betwe
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -85,3 +89,73 @@ def test_force_flush_keeps_to_its_timeout_with_a_long_backlog(
     assert processor.force_flush() is True
     assert _sum_points(reader, sc.METRIC_COST_CALLS) == 200
     assert _sum_points(reader, sc.METRIC_COST_SPEND) == pytest.approx(0.2, rel=1e-12)  # 200 x 1000 x $1/M
+
+
+_EXIT_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+    from otel_cost import CostSpanProcessor, RecordAllSampler
+    from otel_cost.pricing import load_catalog
+
+    class ByName(Sampler):
+        def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, *args):
+            sampled = name == "sampled"
+            return SamplingResult(Decision.RECORD_AND_SAMPLE if sampled else Decision.DROP, attributes)
+
+        def get_description(self):
+            return "ByName"
+
+    def lines(data):
+        out = []
+        for rm in data.resource_metrics:
+            for sm in rm.scope_metrics:
+                for m in sm.metrics:
+                    if m.name in ("cost.spend", "cost.calls"):
+                        out.append(f"{m.name} {sum(p.value for p in m.data.data_points)}\\n")
+        return "".join(out)
+
+    tracer_provider = TracerProvider(sampler=RecordAllSampler(ByName()))  # exit hook: first
+    reader = PeriodicExportingMetricReader(
+        ConsoleMetricExporter(out=sys.stdout, formatter=lines), export_interval_millis=600_000
+    )
+    meter_provider = MeterProvider(metric_readers=[reader])  # exit hook: second, so it runs first
+    catalog = load_catalog([sys.argv[1]], include_defaults=False)
+    bsp = BatchSpanProcessor(InMemorySpanExporter())
+    tracer_provider.add_span_processor(CostSpanProcessor(bsp, catalog=catalog, meter_provider=meter_provider))
+    tracer = tracer_provider.get_tracer("t")
+    model = {"gen_ai.provider.name": "acme", "gen_ai.request.model": "acme-chat"}
+    for name, tokens in (("sampled", 1000), ("unsampled", 2000)):
+        with tracer.start_as_current_span(name, attributes={**model, "gen_ai.usage.input_tokens": tokens}):
+            pass
+    """
+)
+
+
+def test_spans_still_queued_at_exit_reach_the_last_metric_export(tmp_path: Path) -> None:
+    """A script that makes its TracerProvider before its MeterProvider (as the SDK's auto
+    configuration does) and exits right after two calls: one sampled, still queued in the BSP
+    (5 s schedule delay), one unsampled, in the backlog. Both providers shut down in their own
+    exit hooks, the meter provider's first; the cost processor's flush must run before it, so
+    the exit-time export (the SDK's console exporter, on stdout) holds both calls. A subprocess,
+    since only a real interpreter exit runs the exit hooks."""
+    script = tmp_path / "exit_app.py"
+    script.write_text(_EXIT_SCRIPT)
+    catalog_file = Path(__file__).with_name("catalog.yaml")
+    done = subprocess.run(
+        [sys.executable, str(script), str(catalog_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    exported = dict(line.split() for line in done.stdout.splitlines())
+    assert exported["cost.calls"] == "2"
+    # acme-chat, $1 per million input tokens: 1000 + 2000 tokens = $0.003
+    assert float(exported["cost.spend"]) == pytest.approx(0.003, rel=1e-12)
