@@ -1,5 +1,6 @@
 """The processor's life around the spans: force_flush within its timeout, the flush at process
-exit before the meter provider's last export, and what one processor keeps between providers."""
+exit before the meter provider's last export, what one processor keeps between providers, and
+the attribution the application set on a span, which baggage must not overwrite."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 
-from otel_cost import CostSpanProcessor, RecordAllSampler
+from otel_cost import CostSpanProcessor, RecordAllSampler, attribution
 from otel_cost import semconv as sc
+from otel_cost.attribution import ATTRIBUTE_PREFIX
 from otel_cost.pricing import PriceCatalog
 
 # acme-chat (tests/processor/catalog.yaml): $1 per million input tokens, $2 per million output.
@@ -159,3 +162,63 @@ def test_spans_still_queued_at_exit_reach_the_last_metric_export(tmp_path: Path)
     assert exported["cost.calls"] == "2"
     # acme-chat, $1 per million input tokens: 1000 + 2000 tokens = $0.003
     assert float(exported["cost.spend"]) == pytest.approx(0.003, rel=1e-12)
+
+
+def test_baggage_does_not_overwrite_attribution_the_application_set_on_the_span(
+    catalog: PriceCatalog, providers: list[TracerProvider]
+) -> None:
+    """Precedence (docs/processor.md "Attribution", otel_cost/attribution.py): a
+    ``cost.attribution.<key>`` already on the span beats baggage; baggage still fills the keys
+    the span lacks. On the exported span and on the metric's dimension alike."""
+    exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    provider = TracerProvider()
+    provider.add_span_processor(
+        CostSpanProcessor(
+            SimpleSpanProcessor(exporter),
+            catalog=catalog,
+            meter_provider=MeterProvider(metric_readers=[reader]),
+        )
+    )
+    providers.append(provider)
+    own = {**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000, ATTRIBUTE_PREFIX + "project": "checkout"}
+    with (
+        attribution(project="from-baggage", tenant="acme-corp"),
+        provider.get_tracer("t").start_as_current_span("chat", attributes=own),
+    ):
+        pass
+    (span,) = exporter.get_finished_spans()
+    attrs = span.attributes or {}
+    assert attrs[ATTRIBUTE_PREFIX + "project"] == "checkout"
+    assert attrs[ATTRIBUTE_PREFIX + "tenant"] == "acme-corp"
+    data = reader.get_metrics_data()
+    assert data is not None
+    (point,) = [
+        p
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == sc.METRIC_COST_CALLS
+        for p in m.data.data_points  # type: ignore[union-attr]
+    ]
+    assert point.attributes is not None
+    assert point.attributes[ATTRIBUTE_PREFIX + "project"] == "checkout"
+
+
+def test_one_processor_on_two_providers_attributes_each_to_its_own_resource(catalog: PriceCatalog) -> None:
+    """The resource's attribution is computed once per resource and cached; a second provider (a
+    second resource) must get its own, not the first one's."""
+    exporter = InMemorySpanExporter()
+    processor = CostSpanProcessor(SimpleSpanProcessor(exporter), catalog=catalog)
+    for environment in ("prod", "staging"):
+        provider = TracerProvider(
+            resource=Resource.create({sc.DEPLOYMENT_ENVIRONMENT_NAME: environment}), shutdown_on_exit=False
+        )
+        provider.add_span_processor(processor)
+        attributes = {**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}
+        with provider.get_tracer("t").start_as_current_span(f"chat-{environment}", attributes=attributes):
+            pass
+    processor.shutdown()
+    environments = {
+        s.name: (s.attributes or {})[ATTRIBUTE_PREFIX + "environment"] for s in exporter.get_finished_spans()
+    }
+    assert environments == {"chat-prod": "prod", "chat-staging": "staging"}
