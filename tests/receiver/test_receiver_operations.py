@@ -7,14 +7,17 @@ output; 1000 input + 200 output tokens = 0.0025 + 0.0020 = 0.0045 USD per call.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,11 +25,20 @@ import grpc
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace.export import SpanExportResult
 
+from otel_cost.ledger import open_ledger
 from tests.conftest import free_port
-from tests.receiver.harness import ReceiverProcess, free_port_run, ledger_total, record_spans, self_signed
-from tests.receiver.otlp_builders import GPT4O_CALL
+from tests.receiver.harness import (
+    ReceiverProcess,
+    free_port_run,
+    ledger_total,
+    record_spans,
+    self_signed,
+    spend_total,
+)
+from tests.receiver.otlp_builders import GPT4O_CALL, chat_attrs, request, span
 
 
 @pytest.fixture
@@ -137,33 +149,109 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@dataclass
+class _Sent:
+    first_span: int
+    sent_at: float
+    answered_at: float = 0.0
+    status: int | str = "no answer"
+
+
+def _batches(count: int, spans: int) -> list[bytes]:
+    """``count`` serialised requests of ``spans`` priced gpt-4o calls each, span ids unique across
+    them (request k holds the ids of ``span(k * spans + i)``); built up front, as copies of one
+    request with new ids, so sending is not slowed by building them."""
+    template = request([span(i, chat_attrs()) for i in range(spans)], "drain")
+    bodies = []
+    for k in range(count):
+        copy = ExportTraceServiceRequest()
+        copy.CopyFrom(template)
+        for i, s in enumerate(copy.resource_spans[0].scope_spans[0].spans):
+            s.span_id = (k * spans + i + 1).to_bytes(8, "big")
+            s.trace_id = (k * spans + i + 1).to_bytes(16, "big")
+        bodies.append(copy.SerializeToString())
+    return bodies
+
+
+def _post(port: int, body: bytes, first_span: int) -> _Sent:
+    """POST one OTLP/HTTP request; no retries (unlike the SDK exporter), so each answer is the
+    one to that request."""
+    sent = _Sent(first_span, time.monotonic())
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("POST", "/v1/traces", body, {"Content-Type": "application/x-protobuf"})
+        response = connection.getresponse()
+        response.read()
+        sent.status = response.status
+    except OSError as exc:  # reset or refused once the receiver is gone
+        sent.status = type(exc).__name__
+    finally:
+        connection.close()
+    sent.answered_at = time.monotonic()
+    return sent
+
+
 def test_sigterm_drains_in_flight_exports(tmp_path: Path, receivers: list[ReceiverProcess]):
+    """Requests still in flight at SIGTERM are answered 200 while the receiver drains, and every
+    request answered 200 is in the ledger whole. Draining is seen on a keep-alive connection
+    (``GET /health`` turns 503 "draining"), so a receiver that exits at once fails the test: no
+    drain is ever seen, and nothing in flight is answered after it."""
     receiver = ReceiverProcess(tmp_path)
     receivers.append(receiver)
     receiver.start()
-    batches = [record_spans("drain", [("openai", "gpt-4o", 1000, 200)] * 50) for _ in range(8)]
-    exporter = HttpSpanExporter(endpoint=f"http://127.0.0.1:{receiver.http_port}/v1/traces", timeout=10)
-    results: list[SpanExportResult] = []
-    senders = [threading.Thread(target=lambda b=b: results.append(exporter.export(b))) for b in batches]
-    for t in senders:
+    port, batch, senders, rounds = receiver.http_port, 2000, 8, 4
+    bodies = _batches(senders * rounds, batch)
+    stop_sending = threading.Event()
+    results: list[_Sent] = []
+
+    def send(k: int) -> None:
+        for n in range(k, len(bodies), senders):
+            if stop_sending.is_set():
+                return
+            results.append(_post(port, bodies[n], n * batch))
+
+    probe = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    probe.request("GET", "/health")
+    assert json.loads(probe.getresponse().read())["status"] == "ok"
+    threads = [threading.Thread(target=send, args=(k,)) for k in range(senders)]
+    for t in threads:
         t.start()
-    # SIGTERM once the receiver is answering, with the other batches still on their way.
-    deadline = time.monotonic() + 30
-    while not results and time.monotonic() < deadline:
-        time.sleep(0.002)
-    assert results, "no export was answered before SIGTERM"
-    assert receiver.terminate() == 0
-    for t in senders:
-        t.join()
-    acknowledged = sum(1 for r in results if r is SpanExportResult.SUCCESS)
-    total, count = ledger_total(receiver.ledger)
-    # Every acknowledged batch is in the ledger, whole (a batch commits in one transaction);
-    # some may have been refused while draining and retried into a closed port.
-    assert acknowledged >= 1
-    assert count >= acknowledged * 50
-    assert count % 50 == 0
+    deadline = time.monotonic() + 60
+    while len(results) < senders and time.monotonic() < deadline:  # the receiver is busy
+        time.sleep(0.01)
+    killed_at = time.monotonic()
+    os.kill(receiver.pid, signal.SIGTERM)
+    stop_sending.set()
+    draining_at = None
+    while draining_at is None and time.monotonic() < killed_at + 10:
+        try:  # the same connection: its handler thread answers while the process drains
+            probe.request("GET", "/health")
+            answer = probe.getresponse()
+            status, health = answer.status, json.loads(answer.read())
+        except (OSError, http.client.HTTPException):
+            break  # the process is gone
+        if status == 503 and health["status"] == "draining":
+            draining_at = time.monotonic()
+    probe.close()
+    for t in threads:
+        t.join(60)
+    assert receiver.proc is not None and receiver.proc.wait(30) == 0
+    assert draining_at is not None, "the receiver never reported draining"
+    in_flight = [r for r in results if r.sent_at < killed_at and r.answered_at > draining_at]
+    assert any(r.status == 200 for r in in_flight), f"nothing in flight was answered 200: {in_flight}"
+    ledger = open_ledger(str(receiver.ledger))
+    try:
+        stored = {row.span_id for row in ledger.calls()}
+        total, count = spend_total(ledger)
+    finally:
+        ledger.close()
+    acknowledged = [r for r in results if r.status == 200]
+    for r in acknowledged:
+        ids = {(r.first_span + i + 1).to_bytes(8, "big").hex() for i in range(batch)}
+        assert ids <= stored, f"acknowledged batch from span {r.first_span} is not all in the ledger"
+    # Batches commit whole (one transaction): the ledger holds whole batches only.
+    assert count % batch == 0 and count >= len(acknowledged) * batch
     assert total == count * GPT4O_CALL
-    exporter.shutdown()
 
 
 def test_a_port_in_use_is_an_error_not_a_silent_share(tmp_path: Path):
