@@ -10,6 +10,10 @@ integers let SQL add amounts exactly and fast: ``amount_nano = floor(amount * 1e
 (never seen from a real price list) sets ``amount_fine = 1``; aggregations add its residual from the
 text, so sums stay exact in every case. ``storable_amount`` says which amounts fit: ``amount_nano``
 is a 64-bit integer column.
+
+Text: a NUL character (U+0000) in any text of a record (service, model, reason, a breakdown or
+attribution key or value, ...) is stored as U+FFFD. SQLite would keep it and PostgreSQL refuses it,
+so without this the same record would fail on one backend and hash differently on the other.
 """
 
 from __future__ import annotations
@@ -92,6 +96,32 @@ TEXT_COLUMNS = frozenset(
 
 
 Row = tuple[str | int | None, ...]
+
+NUL = "\x00"
+NUL_REPLACEMENT = "\ufffd"
+"""What a NUL character in a record's text is stored as (the Unicode replacement character)."""
+_NUL_JSON = "\\u0000"
+"""A NUL as the JSON columns (breakdown, attribution) write it."""
+_TEXTS_AT = tuple(
+    CALL_COLUMNS.index(name) - 2
+    for name in (
+        "kind",
+        "service",
+        "provider",
+        "model",
+        "operation",
+        "status",
+        "reason",
+        "source",
+        "currency",
+        "price_ref",
+        "price_model",
+    )
+)
+"""Where the plain text columns that come from a record's strings sit in ``record_tail``'s row."""
+_pick_texts = operator.itemgetter(*_TEXTS_AT)
+_TEXTS_FORMAT = "%s" * len(_TEXTS_AT)
+_BREAKDOWN_AT = CALL_COLUMNS.index("breakdown") - 2
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -193,7 +223,9 @@ def record_tail(record: CostRecord) -> Row:
     nano, atto, fine = split_amount(amount)
     usage = record.usage
     tokens = _NO_TOKENS if usage is None else tuple(map(int, _token_counts(usage)))
-    return (
+    breakdown = _breakdown_json(result.breakdown)
+    attribution = _attribution_json(record.attribution)
+    tail: Row = (
         record.trace_id.hex(),
         record.span_id.hex(),
         int(record.start_time_ns),
@@ -214,13 +246,34 @@ def record_tail(record: CostRecord) -> Row:
         fine,
         result.price_ref,
         result.model,
-        _breakdown_json(result.breakdown),
+        breakdown,
         *tokens,
         0 if usage is None else 1,
         1 if record.usage_estimated else 0,
         1 if record.error else 0,
-        _attribution_json(record.attribution),
+        attribution,
     )
+    # One string format and three scans: the check costs little on the rows that have no NUL.
+    if NUL in _TEXTS_FORMAT % _pick_texts(tail) or _NUL_JSON in breakdown or _NUL_JSON in attribution:
+        return _without_nul(record, tail)
+    return tail
+
+
+def without_nul(text: str) -> str:
+    """``text`` as the ledger stores it: NUL characters replaced by U+FFFD."""
+    return text.replace(NUL, NUL_REPLACEMENT)
+
+
+def _without_nul(record: CostRecord, tail: Row) -> Row:
+    """``tail`` with NUL replaced in every text, the JSON columns re-encoded from the replaced keys
+    and values (so they stay canonical: sorted by the stored keys)."""
+    row = [without_nul(v) if isinstance(v, str) else v for v in tail]
+    row[_BREAKDOWN_AT] = _breakdown_json(
+        {without_nul(k) if isinstance(k, str) else k: v for k, v in record.result.breakdown.items()}
+    )
+    attribution = {without_nul(str(k)): without_nul(str(v)) for k, v in record.attribution.items()}
+    row[-1] = _attribution_json(attribution)
+    return tuple(row)
 
 
 def record_row(record: CostRecord, row_id: int, batch_id: int) -> Row:
