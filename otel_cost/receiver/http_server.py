@@ -8,11 +8,12 @@ past the limit); 415 for other content types; 503 with ``Retry-After`` when the 
 the receiver is draining or the ledger commit failed (the client retries); 401 without the
 configured bearer token.
 
-Slow and stalled clients hold nothing for long: a connection silent for ``READ_TIMEOUT_S``
-(request line, headers or body) is closed, and at most ``max_in_flight`` request bodies are read
-and processed at once (by default ``DEFAULT_MAX_IN_FLIGHT``, as many as the gRPC server's handler
-threads); a POST beyond that is answered 503 with ``Retry-After`` at once, its body discarded
-unread into memory.
+Slow and stalled clients hold nothing for long, and bodies in flight are bounded: a connection
+silent for ``READ_TIMEOUT_S`` (request line, headers or body) is closed, and at most
+``max_in_flight`` requests (``DEFAULT_MAX_IN_FLIGHT``, as many as the gRPC server's handler
+threads) declaring at most ``max_in_flight_bytes`` together (``DEFAULT_MAX_IN_FLIGHT_BYTES``) are
+read and processed at once; a POST beyond either is answered 503 with ``Retry-After`` at once,
+and its body is read and dropped in chunks, never held.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ READ_TIMEOUT_S = 30.0
 DEFAULT_MAX_IN_FLIGHT = 64 + 8
 """Request bodies read and processed at once: the default queue size plus 8 spare, as the gRPC
 server's handler threads (so a full queue, not this bound, pushes back under normal load)."""
+DEFAULT_MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024
+"""Declared body bytes (``Content-Length``; the body limit for a chunked body) of the requests
+in flight together; never below the body limit, so one request of any allowed size fits."""
 DRAIN_TIMEOUT_S = 10.0
 """How long closing the server waits for in-flight requests to be answered."""
 
@@ -91,23 +95,31 @@ def gunzip_capped(data: bytes, limit: int) -> bytes:
 
 
 class _Slots:
-    """A count of free in-flight slots that never blocks to take one, and can be waited empty."""
+    """Requests and declared body bytes in flight, under two caps; taking a slot never blocks,
+    and the slots can be waited free."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int) -> None:
         self.size = size
+        self.max_bytes = max_bytes
         self._free = size
+        self.bytes_in_use = 0
         self._cond = threading.Condition()
 
-    def take(self) -> bool:
+    def take(self, nbytes: int) -> str | None:
+        """Take a slot for a body of ``nbytes``; or say why not."""
         with self._cond:
             if self._free == 0:
-                return False
+                return "too many requests in flight"
+            if self.bytes_in_use + nbytes > self.max_bytes:
+                return "too many request bytes in flight"
             self._free -= 1
-            return True
+            self.bytes_in_use += nbytes
+            return None
 
-    def give_back(self) -> None:
+    def give_back(self, nbytes: int) -> None:
         with self._cond:
             self._free += 1
+            self.bytes_in_use -= nbytes
             self._cond.notify_all()
 
     @property
@@ -137,6 +149,7 @@ class OtlpHttpServer(ThreadingHTTPServer):
         ssl_context: ssl.SSLContext | None,
         read_timeout_s: float = READ_TIMEOUT_S,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        max_in_flight_bytes: int = DEFAULT_MAX_IN_FLIGHT_BYTES,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
@@ -145,7 +158,7 @@ class OtlpHttpServer(ThreadingHTTPServer):
         self.max_body_bytes = max_body_bytes
         self.retry_after_s = retry_after_s
         self.read_timeout_s = read_timeout_s
-        self.slots = _Slots(max_in_flight)
+        self.slots = _Slots(max_in_flight, max(max_in_flight_bytes, max_body_bytes))
         self.reuse_port = reuse_port
         if ":" in endpoint.host:
             self.address_family = socket.AF_INET6
@@ -241,21 +254,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._discard_body()
             self._error(415, f"unsupported content type {content_type!r}; use {PROTOBUF} or {JSON}", False)
             return
-        slots = self._server.slots
-        if not slots.take():
+        slots, limit = self._server.slots, self._server.max_body_bytes
+        length = (self.headers.get("Content-Length") or "").strip()
+        chunked = (self.headers.get("Transfer-Encoding") or "").lower() == "chunked"
+        declared = min(int(length), limit) if length.isdigit() and not chunked else limit
+        refused = slots.take(declared)
+        if refused is not None:
             # OTLP backpressure, answered before the body is read: the client retries later.
-            length = self.headers.get("Content-Length") or ""
-            small = length.strip().isdigit() and int(length) <= self._server.max_body_bytes
             headers = {"Retry-After": str(self._server.retry_after_s)}
-            if not small:
-                headers["Connection"] = "close"
-            self._error(503, "too many requests in flight", json_body, headers)
+            if chunked or not length.isdigit() or int(length) > limit:
+                headers["Connection"] = "close"  # _discard_body closes rather than reads
+            self._error(503, refused, json_body, headers)
             self._discard_body()
             return
         try:
             self._export(json_body)
         finally:
-            slots.give_back()
+            slots.give_back(declared)
 
     def _export(self, json_body: bool) -> None:
         try:
@@ -367,11 +382,13 @@ def start_http_server(
     retry_after_s: int = 1,
     read_timeout_s: float = READ_TIMEOUT_S,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    max_in_flight_bytes: int = DEFAULT_MAX_IN_FLIGHT_BYTES,
 ) -> tuple[OtlpHttpServer, int]:
     """Start the OTLP/HTTP server in a thread; return it and the bound port.
 
-    ``read_timeout_s``: a connection silent that long is closed. ``max_in_flight``: request bodies
-    read and processed at once; the next POST is answered 503 with ``Retry-After``.
+    ``read_timeout_s``: a connection silent that long is closed. ``max_in_flight`` requests,
+    declaring ``max_in_flight_bytes`` together, are read and processed at once; a POST beyond
+    either is answered 503 with ``Retry-After``.
     """
     context = None
     if tls_cert and tls_key:
@@ -387,6 +404,7 @@ def start_http_server(
         ssl_context=context,
         read_timeout_s=read_timeout_s,
         max_in_flight=max_in_flight,
+        max_in_flight_bytes=max_in_flight_bytes,
     )
     thread = threading.Thread(target=server.serve_forever, name="otlp-http", daemon=True)
     thread.start()

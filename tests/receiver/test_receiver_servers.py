@@ -374,6 +374,29 @@ def test_posts_beyond_the_in_flight_slots_get_503_retry_after_at_once(tmp_path: 
         assert spend_total(ledger) == (GPT4O_CALL, 1)
 
 
+def test_posts_beyond_the_in_flight_bytes_get_503_and_smaller_ones_go_through(tmp_path: Path):
+    """Stalled clients declaring big bodies hold at most ``max_in_flight_bytes`` between them,
+    however few they are."""
+    settings: dict[str, Any] = {"max_in_flight": 8, "max_in_flight_bytes": 300_000, "max_body_bytes": 200_000}
+    with (
+        running_receiver(tmp_path) as (receiver, ledger),
+        second_http_server(receiver.pipeline, **settings) as server,
+    ):
+        port = server.server_address[1]
+        stalled = stalled_client(port, declared=200_000)
+        wait_until(lambda: server.slots.bytes_in_use == 200_000)
+        code, headers, raw = post(port, b"\0" * 150_000, "application/x-protobuf")
+        assert code == 503
+        assert headers["Retry-After"] == "1"
+        assert status_pb2.Status.FromString(raw).message == "too many request bytes in flight"
+        body = request([span(1, chat_attrs())]).SerializeToString()  # ~300 bytes still fit
+        assert post(port, body, "application/x-protobuf")[0] == 200
+        assert spend_total(ledger) == (GPT4O_CALL, 1)
+        stalled.close()
+        wait_until(lambda: server.slots.bytes_in_use == 0)
+        assert post(port, b"\0" * 150_000, "application/x-protobuf")[0] == 400  # read, not refused
+
+
 def test_every_member_of_a_multi_member_gzip_body_is_read_under_one_limit(tmp_path: Path):
     """RFC 1952 2.2: a gzip file is a series of members (``gzip.decompress`` reads them all).
     Two serialised requests concatenated are one valid protobuf request holding both."""
