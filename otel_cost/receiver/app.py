@@ -166,6 +166,8 @@ class Receiver:
                     reuse_port=reuse,
                     max_body_bytes=config.max_body_bytes,
                     retry_after_s=config.retry_after_s,
+                    # As many requests at once as the gRPC server has handler threads.
+                    max_in_flight=config.queue_size + 8,
                 )
         if pull is not None and config.prometheus_endpoint is not None:
             endpoint = config.prometheus_endpoint

@@ -419,3 +419,9 @@ def test_every_member_of_a_multi_member_gzip_body_is_read_under_one_limit(tmp_pa
         )
         assert code == 400
         assert ledger.count() == 2  # type: ignore[attr-defined]
+
+
+def test_the_http_in_flight_cap_follows_queue_size_like_the_grpc_threads(tmp_path: Path):
+    with running_receiver(tmp_path, queue_size=3) as (receiver, _):
+        assert receiver._http is not None  # pyright: ignore[reportPrivateUsage]
+        assert receiver._http.slots.size == 3 + 8  # pyright: ignore[reportPrivateUsage]
