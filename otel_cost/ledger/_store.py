@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -39,8 +40,6 @@ _INSERT_ATTRIBUTION_FROM_ROWS = (
     "INSERT INTO call_attribution (row_id, key, value)"
     " SELECT c.row_id, j.key, j.value FROM calls c, json_each(c.attribution) j WHERE c.batch_id = ?"
 )
-_JSON_NUL = "\\u0000"
-"""How a NUL character appears in the rows' JSON text."""
 _INSERT_BATCH = (
     "INSERT INTO batches (batch_id, kind, created_ns, row_count, first_row, last_row, rows_digest,"
     " payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -130,21 +129,21 @@ class Ledger:
                 return []
             self._db.executemany(_INSERT_CALL, rows)
             first_row = head.last_row + 1
-            self._insert_attribution(batch_id, first_row, fresh, rows)
+            self._insert_attribution(batch_id, first_row, rows)
             self.write_link(head, NewBatch("append", len(rows), first_row, rows_digest(hashes), None))
         return fresh
 
-    def _insert_attribution(
-        self, batch_id: int, first_row: int, fresh: Sequence[CostRecord], rows: Sequence[Row]
-    ) -> None:
-        """The batch's ``call_attribution`` rows. SQLite builds them from the rows' attribution
-        JSON in one statement (a third cheaper than binding each key); a NUL in a value would cut
-        SQLite's JSON text short, so such a batch, and PostgreSQL, bind each key."""
-        if self._json_each and not any(_JSON_NUL in str(row[-2]) for row in rows):
+    def _insert_attribution(self, batch_id: int, first_row: int, rows: Sequence[Row]) -> None:
+        """The batch's ``call_attribution`` rows, from the attribution JSON stored in each row (so
+        the two always agree, NUL replaced as in the row). SQLite builds them in one statement (a
+        third cheaper than binding each key); PostgreSQL binds each key."""
+        if self._json_each:
             self._db.execute(_INSERT_ATTRIBUTION_FROM_ROWS, (batch_id,))
             return
         attributions = [
-            (first_row + i, str(k), str(v)) for i, r in enumerate(fresh) for k, v in r.attribution.items()
+            (first_row + i, key, value)
+            for i, row in enumerate(rows)
+            for key, value in json.loads(str(row[-2])).items()
         ]
         if attributions:
             self._db.executemany(_INSERT_ATTRIBUTION, attributions)

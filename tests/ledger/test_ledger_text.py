@@ -97,12 +97,12 @@ def test_nul_gives_the_same_rows_and_hashes_on_postgresql_as_on_sqlite(
         postgres.close()
 
 
-def test_a_receiver_on_postgresql_rejects_only_the_call_with_nul_in_its_attribution(
+def test_a_receiver_on_postgresql_stores_nul_in_attribution_replaced_like_sqlite(
     postgres_url: str,
 ) -> None:
-    """Not yet replaced: NUL in an attribution value (``user.id``), which PostgreSQL's
-    ``call_attribution`` index refuses. The receiver's pipeline rejects that span alone in the
-    request's partial success; the others, NUL in a model name included, are stored."""
+    """NUL in an attribution value (``user.id``), which PostgreSQL's ``call_attribution`` would
+    refuse: the per-key rows are built from the row's stored attribution JSON, NUL already
+    replaced, so every span of the request is stored, and the key reads back as stored."""
     ledger = open_ledger(postgres_url)
     pipeline = Pipeline(SpanPipeline(default_catalog()), ledger, None, commit_timeout_s=15.0)
     try:
@@ -115,14 +115,16 @@ def test_a_receiver_on_postgresql_rejects_only_the_call_with_nul_in_its_attribut
                 ]
             )
         )
-        assert result.rejected_spans == 1
-        assert f"span {(3).to_bytes(8, 'big').hex()}" in result.error_message
-        assert "DataError" in result.error_message
+        assert result.rejected_spans == 0
         spans = ledger.db.execute("SELECT span_id, model FROM calls ORDER BY row_id")
         assert spans == [
             ((2).to_bytes(8, "big").hex(), "gpt-4o"),
+            ((3).to_bytes(8, "big").hex(), "gpt-4o"),
             ((4).to_bytes(8, "big").hex(), "gpt-4o\ufffd"),
         ]
+        users = ledger.db.execute("SELECT value FROM call_attribution WHERE key = 'user' ORDER BY row_id")
+        assert users == [("bob\ufffd",)]
+        assert [row.calls for row in ledger.spend(["user"], where={"user": "bob\ufffd"})] == [1]
         assert ledger.verify().ok
     finally:
         pipeline.close(5.0)
