@@ -9,6 +9,7 @@ across processes), PostgreSQL by a transaction-scoped advisory lock every writer
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
@@ -39,6 +40,27 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+_BUSY_TIMEOUT_S = 60
+"""How long a SQLite statement waits for another process's lock before 'database is locked'."""
+
+
+def _enable_wal(conn: sqlite3.Connection, timeout_s: float) -> tuple[Any, ...] | None:
+    """``PRAGMA journal_mode = WAL``, waiting for other processes as any statement does: SQLite
+    answers this pragma 'database is locked' at once, without its busy handler, while another
+    connection switches the mode or creates the schema (``serve --workers N`` starting on a new
+    ledger file)."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.005
+    while True:
+        try:
+            return conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 class SqliteBackend:
     """One SQLite file in WAL mode with ``synchronous=FULL``: a commit survives kill -9 and power loss."""
 
@@ -49,9 +71,11 @@ class SqliteBackend:
             if not create and not Path(path).is_file():
                 raise LedgerError(f"no ledger at {path!r}")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
-        self._conn.execute("PRAGMA busy_timeout = 60000")
-        mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        self._conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=_BUSY_TIMEOUT_S
+        )
+        self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_S * 1000}")
+        mode = _enable_wal(self._conn, _BUSY_TIMEOUT_S)
         if path != ":memory:" and (mode is None or str(mode[0]).lower() != "wal"):
             raise LedgerError(f"SQLite ledger {path!r}: could not enable WAL mode (got {mode!r})")
         self._conn.execute("PRAGMA synchronous = FULL")
