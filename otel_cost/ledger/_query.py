@@ -68,6 +68,19 @@ class _Acc:
     output_tokens: int = 0
 
 
+def day_conditions(since: str | None, until: str | None, column: str = "day") -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their parameters) keeping ``column`` in the inclusive day range."""
+    conds: list[str] = []
+    params: list[Any] = []
+    if since:
+        conds.append(f"{column} >= ?")
+        params.append(since)
+    if until:
+        conds.append(f"{column} <= ?")
+        params.append(until)
+    return conds, params
+
+
 def day_text(value: date | str | None) -> str | None:
     """A ``--since``/``--until`` day as ``YYYY-MM-DD`` (a date, or text starting with one)."""
     if value is None:
@@ -112,14 +125,7 @@ def _sql_parts(
             joins.append(f"LEFT JOIN call_attribution a{i} ON a{i}.row_id = c.row_id AND a{i}.key = ?")
             join_params.append(attribution_key(key))
             exprs.append(f"a{i}.value")
-    conds: list[str] = []
-    params: list[Any] = []
-    if since:
-        conds.append("c.day >= ?")
-        params.append(since)
-    if until:
-        conds.append("c.day <= ?")
-        params.append(until)
+    conds, params = day_conditions(since, until, "c.day")
     for i, (key, value) in enumerate(sorted(where.items())):
         if is_column(key):
             expr = _column_expr(key, view)  # the view's status/currency/price_ref, as ``by`` groups them

@@ -104,19 +104,8 @@ _NUL_JSON = "\\u0000"
 """A NUL as the JSON columns (breakdown, attribution) write it."""
 _TEXTS_AT = tuple(
     CALL_COLUMNS.index(name) - 2
-    for name in (
-        "kind",
-        "service",
-        "provider",
-        "model",
-        "operation",
-        "status",
-        "reason",
-        "source",
-        "currency",
-        "price_ref",
-        "price_model",
-    )
+    # every group column but day (made from the start time, never from a record's text)
+    for name in (*(c for c in GROUP_COLUMNS if c != "day"), "price_ref", "price_model")
 )
 """Where the plain text columns that come from a record's strings sit in ``record_tail``'s row."""
 _pick_texts = operator.itemgetter(*_TEXTS_AT)

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from otel_cost.ledger._backend import Backend
-from otel_cost.ledger._query import day_text
+from otel_cost.ledger._query import day_conditions, day_text
 from otel_cost.ledger._rows import group_order
 
 NOT_PRICED = ("unpriced", "partial")
@@ -44,15 +44,9 @@ class UnpricedGroup:
 
 
 def _filter(since: str | None, until: str | None) -> tuple[str, list[Any]]:
-    conds = [f"status IN ({', '.join('?' * len(NOT_PRICED))})"]
-    params: list[Any] = list(NOT_PRICED)
-    if since:
-        conds.append("day >= ?")
-        params.append(since)
-    if until:
-        conds.append("day <= ?")
-        params.append(until)
-    return " WHERE " + " AND ".join(conds), params
+    days, params = day_conditions(since, until)
+    conds = [f"status IN ({', '.join('?' * len(NOT_PRICED))})", *days]
+    return " WHERE " + " AND ".join(conds), [*NOT_PRICED, *params]
 
 
 def unpriced_groups(

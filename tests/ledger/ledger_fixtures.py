@@ -5,15 +5,44 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from otel_cost.ledger import open_ledger
 from otel_cost.pricing.types import CostResult, TokenUsage
 from otel_cost.record import CostRecord
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+class PassThroughBackend:
+    """A real ledger backend behind a subclass's hook: every call goes to ``inner``, so tests that
+    override a method to act between statements still run every statement on the real database."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.dialect = inner.dialect
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._inner.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._inner.executemany(sql, rows)
+
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[tuple[Any, ...]]:
+        return self._inner.stream(sql, params, size)
+
+    def write_transaction(self) -> Any:
+        return self._inner.write_transaction()
+
+    def read_transaction(self) -> Any:
+        return self._inner.read_transaction()
+
+    def close(self) -> None:
+        self._inner.close()
+
 
 # 2025-11-23T00:00:00Z in Unix nanoseconds.
 DAY0_NS = 1_763_856_000 * 10**9

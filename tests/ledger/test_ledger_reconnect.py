@@ -8,14 +8,14 @@ restart does to every client, but deterministic.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from otel_cost.ledger import Ledger, open_ledger
-from tests.ledger.ledger_fixtures import make_record
+from tests.ledger.ledger_fixtures import PassThroughBackend, make_record
 
 
 def _terminate(admin_url: str, pid: int) -> None:
@@ -62,19 +62,15 @@ def test_append_after_the_connection_was_dropped(postgres_url: str) -> None:
     ledger.close()
 
 
-class _DropMidWrite:
+class _DropMidWrite(PassThroughBackend):
     """The real PostgreSQL backend; ``drop_before_insert`` terminates its own connection from a
     second one right before the next ``executemany`` (the calls insert), i.e. inside the append's
     transaction. A wrapper, not a mock: every statement runs on the real server."""
 
     def __init__(self, inner: Any, admin_url: str) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._admin_url = admin_url
-        self.dialect = inner.dialect
         self.drop_before_insert = False
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._inner.execute(sql, params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if self.drop_before_insert:
@@ -82,18 +78,6 @@ class _DropMidWrite:
             pid = int(self._inner.execute("SELECT pg_backend_pid()")[0][0])
             _terminate(self._admin_url, pid)
         self._inner.executemany(sql, rows)
-
-    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[tuple[Any, ...]]:
-        return self._inner.stream(sql, params, size)
-
-    def write_transaction(self) -> Any:
-        return self._inner.write_transaction()
-
-    def read_transaction(self) -> Any:
-        return self._inner.read_transaction()
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 def test_a_write_whose_connection_drops_fails_and_the_retry_succeeds(postgres_url: str) -> None:

@@ -8,7 +8,7 @@ processes racing (what a reviewer saw: a total of 1.0, then 0.5) are not.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -17,19 +17,18 @@ from typing import Any
 import pytest
 
 from otel_cost.ledger import Ledger, open_ledger
-from tests.ledger.ledger_fixtures import make_record
+from tests.ledger.ledger_fixtures import PassThroughBackend, make_record
 
 TODAY = date(2025, 11, 27)
 """Day 4 after DAY0 (2025-11-23): ``compact(1, today=TODAY)`` rolls up the day-0 batch only."""
 
 
-class _AfterFirstStatement:
+class _AfterFirstStatement(PassThroughBackend):
     """The real backend; ``hook`` runs once, right after the next ``execute`` returns. A wrapper,
     not a mock: every statement runs on the real database."""
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self.dialect = inner.dialect
+        super().__init__(inner)
         self.hook: Callable[[], None] | None = None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -38,21 +37,6 @@ class _AfterFirstStatement:
         if hook is not None:
             hook()
         return rows
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._inner.executemany(sql, rows)
-
-    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[tuple[Any, ...]]:
-        return self._inner.stream(sql, params, size)
-
-    def write_transaction(self) -> Any:
-        return self._inner.write_transaction()
-
-    def read_transaction(self) -> Any:
-        return self._inner.read_transaction()
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

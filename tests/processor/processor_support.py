@@ -1,4 +1,4 @@
-"""Types shared by the processor tests (conftest.py builds them)."""
+"""Types and readers shared by the processor tests (conftest.py builds the types)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,21 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_cost import CostSpanProcessor
+
+
+def metric_points(reader: InMemoryMetricReader, name: str) -> list[float]:
+    """The values of metric ``name``'s data points in ``reader`` (none before anything is recorded)."""
+    data = reader.get_metrics_data()
+    if data is None:
+        return []
+    return [
+        p.value  # type: ignore[union-attr]
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == name
+        for p in m.data.data_points  # type: ignore[union-attr]
+    ]
 
 
 @dataclass

@@ -28,23 +28,10 @@ from otel_cost import CostSpanProcessor, RecordAllSampler, install
 from otel_cost import semconv as sc
 from otel_cost._deferred import Backlog, EnrichingExporter
 from otel_cost.pricing import PriceCatalog
+from tests.processor.processor_support import metric_points
 
 # acme-chat (tests/processor/catalog.yaml): $1 per million input tokens, $2 per million output.
 ACME = {sc.GEN_AI_PROVIDER_NAME: "acme", sc.GEN_AI_REQUEST_MODEL: "acme-chat"}
-
-
-def _metric_points(reader: InMemoryMetricReader, name: str) -> list[float]:
-    data = reader.get_metrics_data()
-    if data is None:
-        return []  # nothing recorded yet
-    return [
-        p.value  # type: ignore[union-attr]
-        for rm in data.resource_metrics
-        for sm in rm.scope_metrics
-        for m in sm.metrics
-        if m.name == name
-        for p in m.data.data_points  # type: ignore[union-attr]
-    ]
 
 
 @pytest.fixture
@@ -95,13 +82,13 @@ def test_priced_in_the_export_thread_not_on_end(
     ):
         pass
     assert threads == []  # on_end only handed the span on
-    assert _metric_points(reader, sc.METRIC_COST_CALLS) == []
+    assert metric_points(reader, sc.METRIC_COST_CALLS) == []
     provider.force_flush()  # the BSP exports (here, in this thread), which prices
     assert threads == [threading.current_thread().name]
     (span,) = bsp.span_exporter.get_finished_spans()  # type: ignore[attr-defined]  # reaches the real exporter
     assert (span.attributes or {})[sc.COST_AMOUNT] == 0.001  # 1000 x $1/M
     assert exporter.get_finished_spans() == (span,)
-    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [1]
+    assert metric_points(reader, sc.METRIC_COST_CALLS) == [1]
     # Without a flush, the BSP's own worker thread prices when its schedule comes.
     threads.clear()
     provider2, exporter2, _, processor2 = _pipeline(
@@ -185,8 +172,8 @@ def test_unsampled_children_count_in_a_sampled_parents_rollup_and_metrics_once(
     spans = {s.name: s.attributes or {} for s in exporter.get_finished_spans()}
     assert set(spans) == {"agent", "sampled-call"}
     assert spans["agent"][sc.COST_ROLLUP_AMOUNT] == pytest.approx(0.003, rel=1e-12)  # $0.002 + $0.001
-    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [2]
-    (spend,) = _metric_points(reader, sc.METRIC_COST_SPEND)
+    assert metric_points(reader, sc.METRIC_COST_CALLS) == [2]
+    (spend,) = metric_points(reader, sc.METRIC_COST_SPEND)
     assert Decimal(str(spend)) == Decimal("0.003")
 
 
@@ -234,8 +221,8 @@ def test_full_queue_spans_priced_on_end_and_metrics_stay_exact(
     exported = sorted(s.name for s in exporter.get_finished_spans())
     assert exported == [f"call-{i}" for i in range(5)]
     assert all((s.attributes or {})[sc.COST_AMOUNT] == 0.001 for s in exporter.get_finished_spans())
-    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [10]
-    (spend,) = _metric_points(reader, sc.METRIC_COST_SPEND)
+    assert metric_points(reader, sc.METRIC_COST_CALLS) == [10]
+    (spend,) = metric_points(reader, sc.METRIC_COST_SPEND)
     assert spend == pytest.approx(0.01, rel=1e-12)  # 10 x 1000 x $1/M
 
 
@@ -296,8 +283,8 @@ def test_full_queue_under_concurrent_threads_never_evicts_an_unpriced_span(
     total = 1 + threads * per_thread
     for gate in gates:
         assert len(gate.get_finished_spans()) == 5  # the blocked one and a full queue of 4
-    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [total]
-    (spend,) = _metric_points(reader, sc.METRIC_COST_SPEND)
+    assert metric_points(reader, sc.METRIC_COST_CALLS) == [total]
+    (spend,) = metric_points(reader, sc.METRIC_COST_SPEND)
     assert spend == pytest.approx(total * 0.001, rel=1e-12)  # each call: 1000 x $1/M = $0.001
 
 
@@ -325,7 +312,7 @@ def test_install_with_two_batch_processors_and_a_simple_one(
     for exporter in (batch_a, batch_b, simple, later):
         (span,) = exporter.get_finished_spans()
         assert (span.attributes or {})[sc.COST_AMOUNT] == 0.001
-    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [1]
+    assert metric_points(reader, sc.METRIC_COST_CALLS) == [1]
     provider.shutdown()
 
 
@@ -361,7 +348,7 @@ def test_defer_false_prices_in_on_end(catalog: PriceCatalog, reader: InMemoryMet
     ):
         pass
     assert not isinstance(bsp.span_exporter, EnrichingExporter)
-    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [1]  # before any export
+    assert metric_points(reader, sc.METRIC_COST_CALLS) == [1]  # before any export
     provider.shutdown()
     assert (exporter.get_finished_spans()[0].attributes or {})[sc.COST_AMOUNT] == 0.001
 
@@ -388,15 +375,15 @@ def test_unsampled_spans_priced_off_the_application_thread(
     assert "MainThread" not in threads  # on_end queued it
     provider.force_flush()
     assert len(threads) == 1
-    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [1]
+    assert metric_points(reader, sc.METRIC_COST_CALLS) == [1]
     processor._backlog._capacity = 0  # pyright: ignore[reportPrivateUsage]
     threads.clear()
     with tracer.start_as_current_span("chat", attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}):
         pass
     assert threads == [threading.current_thread().name]  # no room: priced in on_end
     provider.force_flush()
-    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [2]
-    (spend,) = _metric_points(reader, sc.METRIC_COST_SPEND)
+    assert metric_points(reader, sc.METRIC_COST_CALLS) == [2]
+    (spend,) = metric_points(reader, sc.METRIC_COST_SPEND)
     assert spend == pytest.approx(0.002, rel=1e-12)  # 2 x 1000 x $1/M
     assert exporter.get_finished_spans() == ()
 
@@ -488,7 +475,7 @@ def test_unsampled_traces_leave_no_rollup_in_the_export_thread(
     assert primary.rollups.pending == {}
     spans = {s.name: s.attributes or {} for s in exporter.get_finished_spans()}
     assert spans["agent"][sc.COST_ROLLUP_AMOUNT] == pytest.approx(0.001, rel=1e-12)  # 1000 x $1/M
-    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [201]  # every call still counted once
+    assert metric_points(reader, sc.METRIC_COST_CALLS) == [201]  # every call still counted once
 
 
 def test_a_span_one_of_two_bsps_cannot_take_still_reaches_its_parents_rollup_there(
@@ -522,7 +509,7 @@ def test_a_span_one_of_two_bsps_cannot_take_still_reaches_its_parents_rollup_the
     # chat: 1000 input tokens x $1/M (acme-chat, tests/processor/catalog.yaml) = $0.001
     assert a_spans["agent"][sc.COST_ROLLUP_AMOUNT] == pytest.approx(0.001, rel=1e-12)
     assert b_spans["agent"][sc.COST_ROLLUP_AMOUNT] == pytest.approx(0.001, rel=1e-12)
-    assert _metric_points(reader, sc.METRIC_COST_CALLS) == [1]  # counted once, by A's export thread
+    assert metric_points(reader, sc.METRIC_COST_CALLS) == [1]  # counted once, by A's export thread
     wrapper = bsp_b.span_exporter
     assert isinstance(wrapper, EnrichingExporter)
     assert wrapper.rollups.pending == {}

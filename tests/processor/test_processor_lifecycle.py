@@ -25,23 +25,10 @@ from otel_cost import CostSpanProcessor, RecordAllSampler, attribution
 from otel_cost import semconv as sc
 from otel_cost.attribution import ATTRIBUTE_PREFIX
 from otel_cost.pricing import PriceCatalog
+from tests.processor.processor_support import metric_points
 
 # acme-chat (tests/processor/catalog.yaml): $1 per million input tokens, $2 per million output.
 ACME = {sc.GEN_AI_PROVIDER_NAME: "acme", sc.GEN_AI_REQUEST_MODEL: "acme-chat"}
-
-
-def _sum_points(reader: InMemoryMetricReader, name: str) -> float:
-    data = reader.get_metrics_data()
-    if data is None:
-        return 0
-    return sum(
-        p.value  # type: ignore[union-attr]
-        for rm in data.resource_metrics
-        for sm in rm.scope_metrics
-        for m in sm.metrics
-        if m.name == name
-        for p in m.data.data_points  # type: ignore[union-attr]
-    )
 
 
 @pytest.fixture
@@ -90,8 +77,9 @@ def test_force_flush_keeps_to_its_timeout_with_a_long_backlog(
     assert elapsed < 0.5  # 50 ms and the span being priced then; 1 s if the timeout is ignored
     assert 0 < len(backlog._queue) < 200  # pyright: ignore[reportPrivateUsage]
     assert processor.force_flush() is True
-    assert _sum_points(reader, sc.METRIC_COST_CALLS) == 200
-    assert _sum_points(reader, sc.METRIC_COST_SPEND) == pytest.approx(0.2, rel=1e-12)  # 200 x 1000 x $1/M
+    assert sum(metric_points(reader, sc.METRIC_COST_CALLS)) == 200
+    # 200 calls x 1000 input tokens x $1 per million (acme-chat, tests/processor/catalog.yaml)
+    assert sum(metric_points(reader, sc.METRIC_COST_SPEND)) == pytest.approx(0.2, rel=1e-12)
 
 
 _EXIT_SCRIPT = textwrap.dedent(

@@ -55,6 +55,18 @@ def kv(key: str, value: object) -> KeyValue:
     return out
 
 
+CONTENT_ONLY_CHAT: dict[str, object] = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": "openai",
+    "gen_ai.request.model": "gpt-4o",
+    "gen_ai.input.messages": '[{"role": "user", "parts": [{"type": "text", "content": "Say hello"}]}]',
+    "gen_ai.output.messages": '[{"role": "assistant", "parts": [{"type": "text", "content": "Hello!"}]}]',
+}
+"""A gpt-4o chat span with its messages and no usage: estimated (tiktoken o200k_base, OpenAI's chat
+accounting) at 9 input tokens (3 priming the reply + 3 per message + "user" 1 + "Say hello" 2)
+and 2 output ("Hello", "!")."""
+
+
 def chat_attrs(
     model: str = "gpt-4o", provider: str = "openai", inp: int = 1000, out: int = 200
 ) -> dict[str, object]:

@@ -25,6 +25,7 @@ from otel_cost.receiver.app import attribution_config
 from otel_cost.receiver.config import load_config
 from otel_cost.receiver.spans import SpanPipeline, any_value
 from tests.receiver.otlp_builders import (
+    CONTENT_ONLY_CHAT,
     GPT4O_CALL,
     chat_attrs,
     grpc_export,
@@ -33,14 +34,6 @@ from tests.receiver.otlp_builders import (
     running_receiver,
     span,
 )
-
-CONTENT: dict[str, object] = {
-    "gen_ai.operation.name": "chat",
-    "gen_ai.provider.name": "openai",
-    "gen_ai.request.model": "gpt-4o",
-    "gen_ai.input.messages": '[{"role": "user", "parts": [{"type": "text", "content": "Say hello"}]}]',
-    "gen_ai.output.messages": '[{"role": "assistant", "parts": [{"type": "text", "content": "Hello!"}]}]',
-}
 
 
 def _with_team(req: ExportTraceServiceRequest, team: str) -> ExportTraceServiceRequest:
@@ -119,12 +112,13 @@ def test_estimate_tokens_off_leaves_a_span_without_usage_unpriced(tmp_path: Path
     config = load_config({"estimate_tokens": "off"}, environ={})
     assert config.estimate_tokens is False
     with running_receiver(tmp_path, estimate_tokens=config.estimate_tokens) as (receiver, ledger):
-        grpc_export(receiver.ports.grpc, request([span(1, CONTENT), span(2, chat_attrs())]))
+        grpc_export(receiver.ports.grpc, request([span(1, CONTENT_ONLY_CHAT), span(2, chat_attrs())]))
         rows = list(ledger.calls())  # type: ignore[attr-defined]
     assert [(row.status, row.input_tokens, row.amount) for row in rows] == [
         ("unpriced", 0, Decimal(0)),
         ("priced", 1000, GPT4O_CALL),
     ]
-    out = SpanPipeline(default_catalog(), estimate=False).process(request([span(1, CONTENT)]), enrich=False)
+    pipeline = SpanPipeline(default_catalog(), estimate=False)
+    out = pipeline.process(request([span(1, CONTENT_ONLY_CHAT)]), enrich=False)
     (record,) = out.records
     assert (record.result.status, record.result.reason, record.usage) == ("unpriced", "no_usage", None)

@@ -19,6 +19,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_cost.pricing import load_catalog
 from tests.receiver.otlp_builders import (
+    CONTENT_ONLY_CHAT,
     GPT4O_CALL,
     Sink,
     attributes_of,
@@ -116,13 +117,7 @@ def test_prometheus_exposition_is_openmetrics_with_exemplars_and_target_info(tmp
 
 def test_llm_span_without_usage_is_estimated_from_its_content(tmp_path: Path):
     """Same fallback as the SDK processor: tokens counted from the content, flagged estimated."""
-    attrs = {
-        "gen_ai.operation.name": "chat",
-        "gen_ai.provider.name": "openai",
-        "gen_ai.request.model": "gpt-4o",
-        "gen_ai.input.messages": '[{"role": "user", "parts": [{"type": "text", "content": "Say hello"}]}]',
-        "gen_ai.output.messages": '[{"role": "assistant", "parts": [{"type": "text", "content": "Hello!"}]}]',
-    }
+    attrs = CONTENT_ONLY_CHAT
     sink = Sink()
     try:
         with running_receiver(tmp_path, forward_traces=sink.url) as (receiver, ledger):

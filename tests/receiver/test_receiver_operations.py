@@ -254,30 +254,26 @@ def test_sigterm_drains_in_flight_exports(tmp_path: Path, receivers: list[Receiv
     assert total == count * GPT4O_CALL
 
 
+def _serve_until_it_fails(tmp: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """``otel-cost serve`` with ``flags`` and a ledger in ``tmp``, run to its exit (a start failure)."""
+    return subprocess.run(
+        [sys.executable, "-m", "otel_cost", "serve", *flags, "--ledger", str(tmp / "l.sqlite")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_a_port_in_use_is_an_error_not_a_silent_share(tmp_path: Path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "otel_cost",
-                "serve",
-                "--grpc-endpoint",
-                f"127.0.0.1:{port}",
-                "--http-endpoint",
-                "off",
-                "--prometheus-endpoint",
-                "off",
-                "--ledger",
-                str(tmp_path / "l.sqlite"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        done = _serve_until_it_fails(
+            tmp_path,
+            *("--grpc-endpoint", f"127.0.0.1:{port}"),
+            *("--http-endpoint", "off", "--prometheus-endpoint", "off"),
         )
     assert done.returncode == 1
     assert f"cannot start: --grpc-endpoint: cannot listen on 127.0.0.1:{port}: Failed to bind" in done.stderr
@@ -290,27 +286,10 @@ def test_a_workers_prometheus_port_in_use_names_the_worker_and_port(tmp_path: Pa
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", first + 1))
         busy.listen()
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "otel_cost",
-                "serve",
-                "--grpc-endpoint",
-                f"127.0.0.1:{free_port()}",
-                "--http-endpoint",
-                f"127.0.0.1:{free_port()}",
-                "--prometheus-endpoint",
-                f"127.0.0.1:{first}",
-                "--workers",
-                "2",
-                "--ledger",
-                str(tmp_path / "l.sqlite"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        done = _serve_until_it_fails(
+            tmp_path,
+            *("--grpc-endpoint", f"127.0.0.1:{free_port()}", "--http-endpoint", f"127.0.0.1:{free_port()}"),
+            *("--prometheus-endpoint", f"127.0.0.1:{first}", "--workers", "2"),
         )
     assert done.returncode == 1
     assert (

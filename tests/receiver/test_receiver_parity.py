@@ -24,15 +24,8 @@ from otel_cost import CostSpanProcessor
 from otel_cost.pricing import default_catalog
 from otel_cost.receiver.spans import SpanPipeline, any_value
 from otel_cost.record import CostRecord
-from tests.receiver.otlp_builders import chat_attrs, request, span
+from tests.receiver.otlp_builders import CONTENT_ONLY_CHAT, chat_attrs, request, span
 
-CONTENT: dict[str, object] = {
-    "gen_ai.operation.name": "chat",
-    "gen_ai.provider.name": "openai",
-    "gen_ai.request.model": "gpt-4o",
-    "gen_ai.input.messages": '[{"role": "user", "parts": [{"type": "text", "content": "Say hello"}]}]',
-    "gen_ai.output.messages": '[{"role": "assistant", "parts": [{"type": "text", "content": "Hello!"}]}]',
-}
 _COMPARED_PREFIXES = ("cost.", "gen_ai.usage.")
 
 
@@ -72,7 +65,7 @@ def test_usage_is_estimated_beside_a_provider_reported_cost_as_the_processor_doe
     """A provider-reported cost is kept as the amount, and the missing usage is still counted
     from the content on both sides (ledger tokens, forwarded ``gen_ai.usage.*`` and
     ``cost.usage.estimated`` agree)."""
-    attrs = {**CONTENT, "gen_ai.usage.cost.amount": 0.0125, "gen_ai.usage.cost.source": "provider"}
+    attrs = {**CONTENT_ONLY_CHAT, "gen_ai.usage.cost.amount": 0.0125, "gen_ai.usage.cost.source": "provider"}
     record, forwarded = _through_receiver(attrs)
     processed = _through_processor(attrs)
     assert record.result.amount == Decimal("0.0125")  # the provider's figure, not the catalog's
