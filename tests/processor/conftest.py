@@ -66,3 +66,12 @@ def make_setup(catalog: PriceCatalog, export_mode: str) -> Iterator[Callable[...
 @pytest.fixture
 def setup(make_setup: Callable[..., Setup]) -> Setup:
     return make_setup()
+
+
+@pytest.fixture
+def providers() -> Iterator[list[TracerProvider]]:
+    """Tracer providers a test makes itself (append them): shut down when it ends."""
+    made: list[TracerProvider] = []
+    yield made
+    for provider in made:
+        provider.shutdown()

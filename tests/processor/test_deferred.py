@@ -8,7 +8,7 @@ import sys
 import threading
 import warnings
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, cast
 
@@ -37,14 +37,6 @@ ACME = {sc.GEN_AI_PROVIDER_NAME: "acme", sc.GEN_AI_REQUEST_MODEL: "acme-chat"}
 @pytest.fixture
 def reader() -> InMemoryMetricReader:
     return InMemoryMetricReader()
-
-
-@pytest.fixture
-def providers() -> Iterator[list[TracerProvider]]:
-    made: list[TracerProvider] = []
-    yield made
-    for provider in made:
-        provider.shutdown()
 
 
 def _pipeline(

@@ -9,7 +9,6 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,14 +28,6 @@ from tests.processor.processor_support import metric_points
 
 # acme-chat (tests/processor/catalog.yaml): $1 per million input tokens, $2 per million output.
 ACME = {sc.GEN_AI_PROVIDER_NAME: "acme", sc.GEN_AI_REQUEST_MODEL: "acme-chat"}
-
-
-@pytest.fixture
-def providers() -> Iterator[list[TracerProvider]]:
-    made: list[TracerProvider] = []
-    yield made
-    for provider in made:
-        provider.shutdown()
 
 
 def test_force_flush_keeps_to_its_timeout_with_a_long_backlog(
