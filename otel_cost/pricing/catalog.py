@@ -30,8 +30,8 @@ from otel_cost.pricing._genai import GenaiIndex, bundled_providers, parse_snapsh
 from otel_cost.pricing._names import normalise_provider
 from otel_cost.pricing._prices import InvalidUsage
 from otel_cost.pricing._resolve import Resolved, Resolver
-from otel_cost.pricing._result import Slot, discounted, fast_cost, fast_price, priced
-from otel_cost.pricing.types import CostResult, TokenUsage, unpriced
+from otel_cost.pricing._result import Slot, discounted, fast_cost, fast_price
+from otel_cost.pricing.types import CostResult, TokenUsage, local_result, unpriced
 
 __all__ = ("CatalogError", "PriceCatalog", "default_catalog", "load_catalog")
 
@@ -263,8 +263,11 @@ class PriceCatalog:
         for discount, ref in discounts:
             if discount.constraint.active(at_ns) and _attribution_matches(discount.when, attribution):
                 amount *= discount.multiplier
-                return priced(amount, rule.currency, {component: amount}, ref, host, rule.id)
-        return priced(amount, rule.currency, {component: amount}, base_ref, host, rule.id)
+                base_ref = ref
+                break
+        return local_result(
+            "priced", None, amount, rule.currency, {component: amount}, base_ref, host, rule.id
+        )
 
     def _api_plan(self, api_id: str) -> tuple[str, tuple[tuple[DiscountRule, str], ...]]:
         """An API rule's price_ref, and the discounts that may apply to it with theirs (cached)."""

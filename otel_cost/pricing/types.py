@@ -90,17 +90,31 @@ class _Unfrozen:
     __slots__ = CostResult.__slots__  # pyright: ignore[reportAttributeAccessIssue]
 
 
-def unpriced(reason: str, *, provider: str | None = None, model: str | None = None) -> CostResult:
-    """An ``unpriced`` result with its reason; never an amount of zero passed off as a price."""
+def local_result(  # noqa: PLR0917 - hot path, positional on purpose
+    status: PriceStatus,
+    reason: str | None,
+    amount: Decimal,
+    currency: str,
+    breakdown: Mapping[str, Decimal],
+    price_ref: str | None,
+    provider: str | None,
+    model: str | None,
+) -> CostResult:
+    """A CostResult computed here (``source='local'``), built by slot stores (see ``_Unfrozen``)."""
     result: Any = object.__new__(_Unfrozen)
-    result.status = "unpriced"
-    result.amount = ZERO
-    result.currency = "USD"
-    result.breakdown = {}
+    result.status = status
     result.reason = reason
-    result.price_ref = None
+    result.amount = amount
+    result.currency = currency
+    result.breakdown = breakdown
+    result.price_ref = price_ref
     result.provider = provider
     result.model = model
     result.source = "local"
     result.__class__ = CostResult
     return result
+
+
+def unpriced(reason: str, *, provider: str | None = None, model: str | None = None) -> CostResult:
+    """An ``unpriced`` result with its reason; never an amount of zero passed off as a price."""
+    return local_result("unpriced", reason, ZERO, "USD", {}, None, provider, model)
