@@ -39,6 +39,20 @@ def reader() -> InMemoryMetricReader:
     return InMemoryMetricReader()
 
 
+def _pricing_threads(processor: CostSpanProcessor, catalog: PriceCatalog) -> list[str]:
+    """The names of the threads that price a call from now on (appended as they price): the
+    processor's catalog is wrapped so each ``price_tokens`` call notes its thread, then prices."""
+    threads: list[str] = []
+    price_tokens = catalog.price_tokens
+
+    def spy(*args: object, **kwargs: object) -> object:
+        threads.append(threading.current_thread().name)
+        return price_tokens(*args, **kwargs)  # type: ignore[arg-type]
+
+    processor._catalog = type("Spy", (), {"price_tokens": staticmethod(spy)})()  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue]
+    return threads
+
+
 def _pipeline(
     catalog: PriceCatalog,
     reader: InMemoryMetricReader,
@@ -61,14 +75,7 @@ def test_priced_in_the_export_thread_not_on_end(
 ) -> None:
     provider, exporter, bsp, processor = _pipeline(catalog, reader, providers, schedule_delay_millis=60_000)
     assert isinstance(bsp.span_exporter, EnrichingExporter)  # wired at construction
-    threads: list[str] = []
-    price_tokens = catalog.price_tokens
-
-    def spy(*args: object, **kwargs: object) -> object:
-        threads.append(threading.current_thread().name)
-        return price_tokens(*args, **kwargs)  # type: ignore[arg-type]
-
-    processor._catalog = type("Spy", (), {"price_tokens": staticmethod(spy)})()  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue]
+    threads = _pricing_threads(processor, catalog)
     with provider.get_tracer("t").start_as_current_span(
         "chat", kind=SpanKind.CLIENT, attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}
     ):
@@ -353,14 +360,7 @@ def test_unsampled_spans_priced_off_the_application_thread(
     provider, exporter, _, processor = _pipeline(
         catalog, reader, providers, sampler=RecordAllSampler(TraceIdRatioBased(0.0))
     )
-    threads: list[str] = []
-    price_tokens = catalog.price_tokens
-
-    def spy(*args: object, **kwargs: object) -> object:
-        threads.append(threading.current_thread().name)
-        return price_tokens(*args, **kwargs)  # type: ignore[arg-type]
-
-    processor._catalog = type("Spy", (), {"price_tokens": staticmethod(spy)})()  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue]
+    threads = _pricing_threads(processor, catalog)
     tracer = provider.get_tracer("t")
     with tracer.start_as_current_span("chat", attributes={**ACME, sc.GEN_AI_USAGE_INPUT_TOKENS: 1000}):
         pass
