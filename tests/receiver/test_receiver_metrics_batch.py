@@ -59,7 +59,9 @@ def snapshot(reader: InMemoryMetricReader) -> dict[tuple[str, tuple[tuple[str, o
     return out
 
 
-def test_record_many_equals_record_per_call():
+def _recorded_both_ways() -> tuple[InMemoryMetricReader, InMemoryMetricReader]:
+    """The same ``records()`` through ``CostMetrics.record`` one by one and through ``record_many``:
+    the readers of each."""
     one, many = InMemoryMetricReader(), InMemoryMetricReader()
     per_call = CostMetrics(MeterProvider(metric_readers=[one]))
     batched = CostMetrics(MeterProvider(metric_readers=[many]))
@@ -67,6 +69,11 @@ def test_record_many_equals_record_per_call():
     for record, duration in calls:
         per_call.record(record, duration)
     batched.record_many(calls)
+    return one, many
+
+
+def test_record_many_equals_record_per_call():
+    one, many = _recorded_both_ways()
     expected = snapshot(one)
     assert snapshot(many) == expected
     # Amounts are set by the builder above, not priced: odd n are gpt-4o at 0.0045, 15 calls ->
@@ -118,13 +125,7 @@ def histogram_exemplars(
 def test_record_many_keeps_the_histogram_exemplars_per_call_recording_keeps():
     """Only the last observation per series and bucket carries its span in ``record_many``: the
     bucket-aligned reservoir keeps the last one offered, so the exemplars are the same."""
-    one, many = InMemoryMetricReader(), InMemoryMetricReader()
-    per_call = CostMetrics(MeterProvider(metric_readers=[one]))
-    batched = CostMetrics(MeterProvider(metric_readers=[many]))
-    calls = [(r, (r.end_time_ns - r.start_time_ns) / 1e9) for r in records()]
-    for record, duration in calls:
-        per_call.record(record, duration)
-    batched.record_many(calls)
+    one, many = _recorded_both_ways()
     expected = histogram_exemplars(one)
     assert any(expected.values())
     assert histogram_exemplars(many) == expected
