@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from otel_cost.ledger._rows import (
+    EXACT,
     GROUP_COLUMNS,
     TOKEN_COLUMNS,
     amount_residual,
@@ -23,9 +24,12 @@ from otel_cost.ledger._rows import (
     canonical_json,
     group_order,
     join_amount,
+    join_nano_sums,
+    nano_sums_sql,
     row_hash,
     rows_digest,
     split_amount,
+    storable_parts,
 )
 from otel_cost.ledger._schema import ROLLUP_COLUMNS
 from otel_cost.ledger._store import Ledger, NewBatch, chunked
@@ -95,25 +99,29 @@ def compact(
                 "SELECT rows_digest FROM batches WHERE compacted_in = ? ORDER BY batch_id", (checkpoint,)
             )
         ]
-        groups = _roll_up(ledger, checkpoint)
+        with localcontext(EXACT):  # sums of amounts never round
+            groups = _roll_up(ledger, checkpoint)
         next_id = int(db.execute("SELECT COALESCE(MAX(rollup_id), 0) FROM rollups")[0][0]) + 1
         rows: list[tuple[Any, ...]] = []
         removed = 0
-        for i, key in enumerate(sorted(groups, key=group_order)):
+        for key in sorted(groups, key=group_order):
             amount, sums = groups[key]
             removed += sums["calls"]
-            nano, atto, fine = split_amount(amount)
-            values: dict[str, Any] = dict(zip(_GROUP_ALL, key, strict=True))
-            values.update(sums)
-            values.update(
-                rollup_id=next_id + i,
-                batch_id=checkpoint,
-                amount=canonical_amount(amount),
-                amount_nano=nano,
-                amount_atto=atto,
-                amount_fine=fine,
-            )
-            rows.append(tuple(values[c] for c in ROLLUP_COLUMNS))
+            # A group whose calls sum past what one row holds takes more rows: the first carries
+            # the counts, the others only the rest of the amount.
+            for part_no, part in enumerate(storable_parts(amount)):
+                nano, atto, fine = split_amount(part)
+                values: dict[str, Any] = dict(zip(_GROUP_ALL, key, strict=True))
+                values.update(sums if part_no == 0 else dict.fromkeys(sums, 0))
+                values.update(
+                    rollup_id=next_id + len(rows),
+                    batch_id=checkpoint,
+                    amount=canonical_amount(part),
+                    amount_nano=nano,
+                    amount_atto=atto,
+                    amount_fine=fine,
+                )
+                rows.append(tuple(values[c] for c in ROLLUP_COLUMNS))
         hashes = [row_hash(r) for r in rows]
         db.executemany(
             f"INSERT INTO rollups ({', '.join(ROLLUP_COLUMNS)}, row_hash)"
@@ -146,17 +154,17 @@ def _roll_up(ledger: Ledger, checkpoint: int) -> dict[tuple[Any, ...], tuple[Dec
     out: dict[tuple[Any, ...], tuple[Decimal, dict[str, int]]] = {}
     n = len(_GROUP_ALL)
     for r in db.execute(
-        f"SELECT {cols}, SUM(amount_nano), SUM(amount_atto), COUNT(*), {token_sums},"
+        f"SELECT {cols}, {nano_sums_sql('amount_nano')}, SUM(amount_atto), COUNT(*), {token_sums},"
         f" SUM(usage_estimated), SUM(error) FROM calls {where} GROUP BY {cols}",
         (checkpoint,),
     ):
-        sums = {"calls": int(r[n + 2])}
+        sums = {"calls": int(r[n + 3])}
         sums.update(
-            {c: int(v) for c, v in zip(TOKEN_COLUMNS, r[n + 3 : n + 3 + len(TOKEN_COLUMNS)], strict=True)}
+            {c: int(v) for c, v in zip(TOKEN_COLUMNS, r[n + 4 : n + 4 + len(TOKEN_COLUMNS)], strict=True)}
         )
         sums["usage_estimated"] = int(r[-2])
         sums["error"] = int(r[-1])
-        out[tuple(r[:n])] = (join_amount(int(r[n]), int(r[n + 1])), sums)
+        out[tuple(r[:n])] = (join_amount(join_nano_sums(r[n], r[n + 1]), int(r[n + 2])), sums)
     for r in db.execute(f"SELECT {cols}, amount FROM calls {where} AND amount_fine = 1", (checkpoint,)):
         amount, sums = out[tuple(r[:n])]
         out[tuple(r[:n])] = (amount + amount_residual(str(r[n])), sums)

@@ -1,7 +1,8 @@
 """Read side of the ledger: exact spend per group, and the calls behind a group (drill-down).
 
 Aggregation runs in SQL over the integer ``amount_nano``/``amount_atto`` columns (exact, fast on
-millions of rows); the rare ``amount_fine`` rows get their residual added from the exact text.
+millions of rows, never overflowing: see ``nano_sums_sql``); the rare ``amount_fine`` rows get
+their residual added from the exact text.
 Compacted days are read from ``rollups`` and merged in Python.
 """
 
@@ -10,11 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from otel_cost.ledger._backend import Backend
-from otel_cost.ledger._rows import amount_residual, attribution_of, group_order, join_amount
+from otel_cost.ledger._rows import (
+    EXACT,
+    amount_residual,
+    attribution_of,
+    group_order,
+    join_amount,
+    join_nano_sums,
+    nano_sums_sql,
+)
 
 COLUMN_KEYS: Mapping[str, str] = {
     "provider": "{t}.provider",
@@ -163,12 +172,25 @@ def spend(
     view: str | None,
 ) -> list[SpendRow]:
     since_s, until_s, filters = day_text(since), day_text(until), dict(where or {})
+    with localcontext(EXACT):  # sums of amounts never round
+        return _spend(db, by, since_s=since_s, until_s=until_s, filters=filters, view=view)
+
+
+def _spend(
+    db: Backend,
+    by: Sequence[str],
+    *,
+    since_s: str | None,
+    until_s: str | None,
+    filters: dict[str, str | None],
+    view: str | None,
+) -> list[SpendRow]:
     exprs, from_clause, where_clause, params = _sql_parts(by, since_s, until_s, filters, view)
     nano, atto, fine, status, currency = _amount_cols(view)
     keys = [*exprs, currency]
     group = ", ".join(str(i + 1) for i in range(len(keys)))
     sql = (
-        f"SELECT {', '.join(keys)}, SUM({nano}), SUM({atto}), SUM({fine}), COUNT(*),"
+        f"SELECT {', '.join(keys)}, {nano_sums_sql(nano)}, SUM({atto}), SUM({fine}), COUNT(*),"
         f" SUM(CASE WHEN {status} = 'unpriced' THEN 1 ELSE 0 END), SUM(c.error),"
         f" SUM(c.input_tokens), SUM(c.output_tokens) {from_clause} {where_clause} GROUP BY {group}"
     )
@@ -177,14 +199,14 @@ def spend(
     n = len(keys)
     for row in db.execute(sql, params):
         acc = accs.setdefault(tuple(row[:n]), _Acc())
-        acc.nano += int(row[n])
-        acc.atto += int(row[n + 1])
-        any_fine = any_fine or int(row[n + 2]) > 0
-        acc.calls += int(row[n + 3])
-        acc.unpriced += int(row[n + 4])
-        acc.errors += int(row[n + 5])
-        acc.input_tokens += int(row[n + 6])
-        acc.output_tokens += int(row[n + 7])
+        acc.nano += join_nano_sums(row[n], row[n + 1])
+        acc.atto += int(row[n + 2])
+        any_fine = any_fine or int(row[n + 3]) > 0
+        acc.calls += int(row[n + 4])
+        acc.unpriced += int(row[n + 5])
+        acc.errors += int(row[n + 6])
+        acc.input_tokens += int(row[n + 7])
+        acc.output_tokens += int(row[n + 8])
     if any_fine:
         amount_text = _priced("amount", view)
         fine_where = f"{where_clause} AND {fine} = 1" if where_clause else f"WHERE {fine} = 1"

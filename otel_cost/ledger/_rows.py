@@ -9,7 +9,10 @@ integers let SQL add amounts exactly and fast: ``amount_nano = floor(amount * 1e
 ``amount_atto = amount * 1e18 - amount_nano * 1e9`` (0 <= atto < 1e9). An amount finer than 1e-18
 (never seen from a real price list) sets ``amount_fine = 1``; aggregations add its residual from the
 text, so sums stay exact in every case. ``storable_amount`` says which amounts fit: ``amount_nano``
-is a 64-bit integer column.
+is a 64-bit integer column. SQL never sums ``amount_nano`` itself (SQLite fails with "integer overflow" past
+2^63, so two rows near the limit would fail every report covering them): ``nano_sums_sql`` sums its
+whole units and its remainder apart, which no set of stored rows overflows (each part would need
+over a billion rows at the limit).
 
 Text: a NUL character (U+0000) in any text of a record (service, model, reason, a breakdown or
 attribution key or value, ...) is stored as U+FFFD. SQLite would keep it and PostgreSQL refuses it,
@@ -23,14 +26,18 @@ import json
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Context, Decimal, Inexact, InvalidOperation, Overflow, localcontext
 from json.encoder import encode_basestring
 
 from otel_cost.record import CostRecord
 
 GENESIS_HASH = "0" * 64
 
+EXACT = Context(prec=64, rounding=ROUND_FLOOR, traps=[Inexact, InvalidOperation, Overflow])
+"""The decimal context ledger sums run in: enough digits for any sum of stored amounts (20 integer
+digits, 30 fraction digits), so ``+`` never rounds (``Inexact`` would raise, not round)."""
 _NANO = Decimal(10) ** 9
+_NANO_INT = 10**9
 _ATTO = Decimal(10) ** 18
 _MAX_AMOUNT = Decimal(2**63 - 1).scaleb(-9)
 _MIN_AMOUNT = Decimal(-(2**63)).scaleb(-9)
@@ -154,6 +161,18 @@ def storable_amount(amount: Decimal) -> bool:
     return amount.is_zero() or amount.adjusted() >= _FINEST_DIGIT
 
 
+def storable_parts(amount: Decimal) -> list[Decimal]:
+    """``amount`` as amounts that each fit a row (``storable_amount``) and add up to it exactly:
+    itself when it fits, else as many of the largest whole amounts of its sign as needed and the
+    rest (a roll-up whose calls sum past what one row holds becomes several rows)."""
+    with localcontext(EXACT):
+        if amount.is_finite() and _MIN_AMOUNT <= amount <= _MAX_AMOUNT:
+            return [amount]
+        step = _MAX_AMOUNT.to_integral_value(rounding="ROUND_FLOOR").copy_sign(amount)
+        whole, rest = divmod(amount, step)
+        return [step] * int(whole) + ([rest] if rest else [])
+
+
 def split_amount(amount: Decimal) -> tuple[int, int, int]:
     """``(nano, atto, fine)`` for exact integer aggregation (see module docstring)."""
     scaled = amount * _ATTO
@@ -161,6 +180,21 @@ def split_amount(amount: Decimal) -> tuple[int, int, int]:
     nano, atto = divmod(whole, 10**9)
     fine = 0 if scaled == whole else 1
     return nano, atto, fine
+
+
+def nano_sums_sql(column: str) -> str:
+    """Two SQL aggregates whose ``join_nano_sums`` is ``SUM(column)`` of an ``amount_nano`` column,
+    without overflow: whole units (integer ``/``, truncating toward zero alike in SQLite and
+    PostgreSQL) and what they leave (written without ``%``, which psycopg reads as a placeholder)
+    summed apart."""
+    units = f"{column} / {_NANO_INT}"
+    return f"SUM({units}), SUM({column} - {units} * {_NANO_INT})"
+
+
+def join_nano_sums(units: object, rest: object) -> int:
+    """The exact sum of ``amount_nano`` from ``nano_sums_sql``'s two values (``None`` for no rows;
+    PostgreSQL returns ``numeric`` sums as ``Decimal``)."""
+    return int(units or 0) * _NANO_INT + int(rest or 0)  # type: ignore[call-overload]
 
 
 def join_amount(nano: int, atto: int) -> Decimal:
@@ -187,6 +221,9 @@ def canonical_amount(amount: Decimal) -> str:
     return text
 
 
+MAX_TOKEN_COUNT = 10**9
+"""The largest token count a row holds (``otel_cost.usage.MAX_TOKENS``, above which usage read from
+a span is invalid): SQL sums of a token column then cannot overflow (that would take 9.2e9 rows)."""
 _token_counts = operator.attrgetter(*TOKEN_COLUMNS)
 _NO_TOKENS: tuple[int, ...] = (0,) * len(TOKEN_COLUMNS)
 
@@ -212,6 +249,8 @@ def record_tail(record: CostRecord) -> Row:
     nano, atto, fine = split_amount(amount)
     usage = record.usage
     tokens = _NO_TOKENS if usage is None else tuple(map(int, _token_counts(usage)))
+    if tokens is not _NO_TOKENS and not 0 <= min(tokens) <= max(tokens) <= MAX_TOKEN_COUNT:
+        raise ValueError(f"token counts must be 0..{MAX_TOKEN_COUNT} to be stored, got {tokens}")
     breakdown = _breakdown_json(result.breakdown)
     attribution = _attribution_json(record.attribution)
     tail: Row = (

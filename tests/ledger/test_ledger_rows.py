@@ -42,7 +42,7 @@ def _odd_record() -> CostRecord:
         provider=None,
         model="gpt-4o",
         operation=None,
-        usage=TokenUsage(input_tokens=10**15, output_tokens=3),
+        usage=TokenUsage(input_tokens=10**9, output_tokens=3),
         attribution={"user": "ü☃", "project": "a\tb"},
         error=True,
     )
