@@ -40,6 +40,13 @@ class CostRecord:
     error_type: str | None = None
     """semconv ``error.type`` of a failed call (``error`` true): the span's ``error.type``, else
     ``_OTHER``; ``None`` on calls that succeeded (see :func:`error_type_of`)."""
+    provider_name: str | None = None
+    """``gen_ai.provider.name`` (or an older provider attribute) as the span carries it, before
+    normalisation: metrics label calls with the semconv provider name it maps to."""
+    request_model: str | None = None
+    """The model the call asked for (``gen_ai.request.model``)."""
+    response_model: str | None = None
+    """The model that answered, when the span says (``gen_ai.response.model``)."""
 
 
 ERROR_TYPE_OTHER = "_OTHER"

@@ -1,7 +1,7 @@
 """One receiver process: wires config -> engine -> pipeline -> servers, and shuts down cleanly.
 
-``Receiver(config).start()`` opens the ledger, builds the metrics SDK (Prometheus pull reader
-with exemplars, optional OTLP push), starts the forwarder and the gRPC, HTTP and Prometheus
+``Receiver(config).start()`` opens the ledger, builds the metric tables (read by the Prometheus
+endpoint at each scrape, optionally pushed over OTLP), starts the forwarder and the gRPC, HTTP and Prometheus
 servers. ``stop()`` is the graceful shutdown: stop accepting, let in-flight requests finish,
 commit everything queued, flush the forwarder and the metrics, close the ledger.
 """
@@ -18,19 +18,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIServer
 
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.resources import SERVICE_VERSION, Resource
 
 from otel_cost import __version__, semconv
 from otel_cost.attribution import DEFAULT_CONFIG, AttributionConfig
-from otel_cost.metrics import CostMetrics
+from otel_cost.metrics import SeriesLabels
 from otel_cost.receiver.config import Endpoint, ReceiverConfig, flag_name
 from otel_cost.receiver.forward import Forwarder, sender_for
 from otel_cost.receiver.grpc_server import start_grpc_server
 from otel_cost.receiver.http_server import OtlpHttpServer, start_http_server
+from otel_cost.receiver.metric_push import MetricPush
+from otel_cost.receiver.metric_table import MetricTable
 from otel_cost.receiver.pipeline import LedgerLike, Pipeline
-from otel_cost.receiver.prometheus import PullMetricReader, start_prometheus_server
+from otel_cost.receiver.prometheus import start_prometheus_server
 from otel_cost.receiver.spans import SpanPipeline
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def load_catalog_for(config: ReceiverConfig) -> PriceCatalog:
     return pricing.default_catalog()
 
 
-def _otlp_metric_reader(url: str, interval_s: int) -> MetricReader:
+def _otlp_metric_exporter(url: str) -> MetricExporter:
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme in ("grpc", "grpcs"):
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcExporter
@@ -64,7 +65,7 @@ def _otlp_metric_reader(url: str, interval_s: int) -> MetricReader:
         if parts.path in ("", "/"):
             url = urllib.parse.urlunsplit(parts._replace(path="/v1/metrics"))
         exporter = HttpExporter(endpoint=url)
-    return PeriodicExportingMetricReader(exporter, export_interval_millis=interval_s * 1000)
+    return exporter  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,8 @@ class Receiver:
         self._http: OtlpHttpServer | None = None
         self._prometheus: WSGIServer | None = None
         self._forwarder: Forwarder | None = None
-        self._meter_provider: MeterProvider | None = None
+        self._metric_push: MetricPush | None = None
+        self.metrics: MetricTable | None = None
         self.pipeline: Pipeline | None = None
         self.ports = BoundPorts(None, None, None)
 
@@ -115,20 +117,15 @@ class Receiver:
                 semconv.SERVICE_INSTANCE_ID: self.instance_id,
             }
         )
-        readers: list[MetricReader] = []
-        pull = None
-        if config.prometheus_endpoint is not None:
-            pull = PullMetricReader()
-            readers.append(pull)
-        if config.metrics_endpoint:
-            readers.append(_otlp_metric_reader(config.metrics_endpoint, config.metrics_interval_s))
-        self._meter_provider = MeterProvider(resource=resource, metric_readers=readers)
-        metrics = CostMetrics(
-            self._meter_provider,
+        labels = SeriesLabels(
             dimension_keys=config.dimension_keys,
             high_cardinality_keys=config.high_cardinality_keys,
             cardinality_cap=config.cardinality_cap,
         )
+        metrics = self.metrics = MetricTable(labels, resource=resource, scope_version=__version__)
+        if config.metrics_endpoint:
+            exporter = _otlp_metric_exporter(config.metrics_endpoint)
+            self._metric_push = MetricPush(exporter, metrics.collect, config.metrics_interval_s)
         if config.forward_traces:
             self._forwarder = Forwarder(sender_for(config.forward_traces))
         self.pipeline = Pipeline(
@@ -169,11 +166,11 @@ class Receiver:
                     # As many requests at once as the gRPC server has handler threads.
                     max_in_flight=config.queue_size + 8,
                 )
-        if pull is not None and config.prometheus_endpoint is not None:
+        if config.prometheus_endpoint is not None:
             endpoint = config.prometheus_endpoint
             port = endpoint.port + self.worker_index if endpoint.port else 0
             with _listening("prometheus_endpoint", Endpoint(endpoint.host, port), self.worker_index):
-                self._prometheus, prom_port = start_prometheus_server(pull, endpoint.host, port)
+                self._prometheus, prom_port = start_prometheus_server(metrics.collect, endpoint.host, port)
         self.ports = BoundPorts(grpc_port, http_port, prom_port)
         _log.info(
             "otel-cost receiver %s (pid %d, worker %d) listening: grpc=%s http=%s prometheus=%s ledger=%s",
@@ -200,8 +197,8 @@ class Receiver:
             self.pipeline.close(grace_s)
         if self._forwarder is not None:
             self._forwarder.close(grace_s)
-        if self._meter_provider is not None:
-            self._meter_provider.shutdown(timeout_millis=grace_s * 1000)
+        if self._metric_push is not None:
+            self._metric_push.close(grace_s)
         if self._prometheus is not None:
             self._prometheus.shutdown()
             self._prometheus.server_close()

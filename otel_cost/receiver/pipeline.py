@@ -47,7 +47,7 @@ class LedgerLike(Protocol):
 
 
 class MetricsLike(Protocol):
-    """The part of ``otel_cost.metrics.CostMetrics`` the receiver uses."""
+    """The part of ``otel_cost.receiver.metric_table.MetricTable`` the pipeline uses."""
 
     def record_many(self, calls: Iterable[tuple[CostRecord, float | None]]) -> None: ...
 

@@ -1,42 +1,32 @@
-"""Prometheus scrape endpoint with exemplars, fed by the OTel metrics SDK.
+"""Prometheus scrape endpoint with exemplars, fed by OTel metrics data.
 
-``opentelemetry-exporter-prometheus`` (0.66b) drops exemplars. Here a pull ``MetricReader``
-collects the SDK's metric data at scrape time, exemplars included, and a ``prometheus_client``
-collector turns each data point into samples; prometheus_client writes the exposition (the
-OpenMetrics format when the scraper asks for it, which is where exemplars appear). No text is
-written by hand. Names follow the OTel-to-Prometheus compatibility rules the exporter uses:
-``cost.spend`` with unit ``USD`` becomes ``cost_spend_USD_total``; ``{token}``-style units are
-dropped, ``s`` becomes ``seconds``.
+``opentelemetry-exporter-prometheus`` (0.66b) drops exemplars. Here, at each scrape, the
+receiver's metric tables are collected as OTel metrics data (``MetricsData``, exemplars included)
+and a ``prometheus_client`` collector turns each data point into samples; prometheus_client
+writes the exposition (the OpenMetrics format when the scraper asks for it, which is where
+exemplars appear). No text is written by hand. Names follow the OTel-to-Prometheus compatibility
+rules: ``cost.spend`` with unit ``USD`` becomes ``cost_spend_USD_total`` (and with unit ``EUR``
+``cost_spend_EUR_total``); ``{token}``-style units are dropped, ``s`` becomes ``seconds``; every
+sample carries ``otel_scope_name``/``otel_scope_version``. Exemplars are not consumed by a
+scrape: every scraper gets them.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from wsgiref.simple_server import WSGIServer
 
-from opentelemetry.sdk.metrics import (
-    Counter,
-    Histogram,
-    ObservableCounter,
-    ObservableGauge,
-    ObservableUpDownCounter,
-    UpDownCounter,
-)
-from opentelemetry.sdk.metrics import (
-    Exemplar as OtelExemplar,
-)
+from opentelemetry.sdk.metrics import Exemplar as OtelExemplar
 from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
     Gauge,
     HistogramDataPoint,
-    MetricReader,
     MetricsData,
     NumberDataPoint,
     Sum,
 )
 from opentelemetry.sdk.metrics.export import Histogram as HistogramData
+from opentelemetry.sdk.metrics.export import Metric as OtelMetric
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
@@ -66,39 +56,6 @@ def unit_suffix(unit: str) -> str:
     return _INVALID_LABEL.sub("_", _UNITS.get(unit, unit))
 
 
-class PullMetricReader(MetricReader):
-    """A cumulative metric reader collected on demand (at each scrape)."""
-
-    def __init__(self) -> None:
-        cumulative = AggregationTemporality.CUMULATIVE
-        super().__init__(
-            preferred_temporality={
-                Counter: cumulative,
-                UpDownCounter: cumulative,
-                Histogram: cumulative,
-                ObservableCounter: cumulative,
-                ObservableUpDownCounter: cumulative,
-                ObservableGauge: cumulative,
-            }
-        )
-        self._lock = threading.Lock()
-        self._latest: MetricsData | None = None
-
-    def _receive_metrics(
-        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object
-    ) -> None:
-        self._latest = metrics_data
-
-    def snapshot(self) -> MetricsData | None:
-        """Collect now and return what the SDK holds (None before the provider is set up)."""
-        with self._lock:
-            self.collect()
-            return self._latest
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: object) -> None:
-        return None
-
-
 def _exemplar(exemplar: OtelExemplar) -> Exemplar | None:
     if exemplar.trace_id is None or exemplar.span_id is None:
         return None
@@ -106,8 +63,10 @@ def _exemplar(exemplar: OtelExemplar) -> Exemplar | None:
     return Exemplar(labels, exemplar.value, exemplar.time_unix_nano / 1e9)
 
 
-def _labels(point: NumberDataPoint | HistogramDataPoint) -> dict[str, str]:
-    return {label_name(k): str(v) for k, v in (point.attributes or {}).items()}
+def _labels(point: NumberDataPoint | HistogramDataPoint, scope: dict[str, str]) -> dict[str, str]:
+    labels = {label_name(k): str(v) for k, v in (point.attributes or {}).items()}
+    labels.update(scope)
+    return labels
 
 
 def _last_exemplar(exemplars: Sequence[OtelExemplar]) -> Exemplar | None:
@@ -116,13 +75,18 @@ def _last_exemplar(exemplars: Sequence[OtelExemplar]) -> Exemplar | None:
 
 
 class ExemplarCollector(Collector):
-    """Translates the reader's SDK metric data into prometheus_client families at scrape time."""
+    """Translates OTel metrics data into prometheus_client families at scrape time.
 
-    def __init__(self, reader: PullMetricReader) -> None:
-        self._reader = reader
+    ``source`` returns the data to expose (``MetricTable.collect``). Each sample carries the
+    ``otel_scope_name`` and ``otel_scope_version`` labels of its instrumentation scope, and the
+    resource is exposed as ``target_info``, as the OTel Prometheus compatibility spec asks.
+    """
+
+    def __init__(self, source: Callable[[], MetricsData | None]) -> None:
+        self._source = source
 
     def collect(self) -> Iterable[Metric]:
-        data = self._reader.snapshot()
+        data = self._source()
         if data is None:
             return []
         families: dict[str, Metric] = {}
@@ -132,38 +96,47 @@ class ExemplarCollector(Collector):
             resource = {label_name(k): str(v) for k, v in resource_metrics.resource.attributes.items()}
             info.add_sample("target_info", resource, 1)
             for scope_metrics in resource_metrics.scope_metrics:
+                scope = {"otel_scope_name": scope_metrics.scope.name}
+                if scope_metrics.scope.version:
+                    scope["otel_scope_version"] = scope_metrics.scope.version
                 for metric in scope_metrics.metrics:
-                    name = metric_name(metric.name)
-                    unit = unit_suffix(metric.unit or "")
-                    points = metric.data
-                    if isinstance(points, Sum) and points.is_monotonic:
-                        family = families.setdefault(
-                            name, Metric(name, metric.description or "", "counter", unit)
-                        )
-                        for point in points.data_points:
-                            family.add_sample(
-                                family.name + "_total",
-                                _labels(point),
-                                point.value,
-                                exemplar=_last_exemplar(point.exemplars),
-                            )
-                    elif isinstance(points, (Sum, Gauge)):
-                        family = families.setdefault(
-                            name, Metric(name, metric.description or "", "gauge", unit)
-                        )
-                        for point in points.data_points:
-                            family.add_sample(family.name, _labels(point), point.value)
-                    elif isinstance(points, HistogramData):
-                        family = families.setdefault(
-                            name, Metric(name, metric.description or "", "histogram", unit)
-                        )
-                        for point in points.data_points:
-                            _add_histogram(family, point)
+                    _add_metric(families, metric, scope)
         return list(families.values())
 
 
-def _add_histogram(family: Metric, point: HistogramDataPoint) -> None:
-    labels = _labels(point)
+def _family(families: dict[str, Metric], metric: OtelMetric, kind: str) -> Metric:
+    # One family per name and unit: cost.spend in USD and in EUR are cost_spend_USD / cost_spend_EUR.
+    name = metric_name(metric.name)
+    unit = unit_suffix(metric.unit or "")
+    family = families.get(f"{name}|{unit}")
+    if family is None:
+        family = families[f"{name}|{unit}"] = Metric(name, metric.description or "", kind, unit)
+    return family
+
+
+def _add_metric(families: dict[str, Metric], metric: OtelMetric, scope: dict[str, str]) -> None:
+    points = metric.data
+    if isinstance(points, Sum) and points.is_monotonic:
+        family = _family(families, metric, "counter")
+        for point in points.data_points:
+            family.add_sample(
+                family.name + "_total",
+                _labels(point, scope),
+                point.value,
+                exemplar=_last_exemplar(point.exemplars),
+            )
+    elif isinstance(points, (Sum, Gauge)):
+        family = _family(families, metric, "gauge")
+        for point in points.data_points:
+            family.add_sample(family.name, _labels(point, scope), point.value)
+    elif isinstance(points, HistogramData):
+        family = _family(families, metric, "histogram")
+        for point in points.data_points:
+            _add_histogram(family, point, scope)
+
+
+def _add_histogram(family: Metric, point: HistogramDataPoint, scope: dict[str, str]) -> None:
+    labels = _labels(point, scope)
     bounds = [*point.explicit_bounds, float("inf")]
     # One exemplar per bucket (OpenMetrics): the newest whose value falls in it.
     by_bucket: dict[int, OtelExemplar] = {}
@@ -186,9 +159,11 @@ def _add_histogram(family: Metric, point: HistogramDataPoint) -> None:
     family.add_sample(family.name + "_sum", labels, point.sum)
 
 
-def start_prometheus_server(reader: PullMetricReader, host: str, port: int) -> tuple[WSGIServer, int]:
-    """Serve ``/metrics`` from ``reader`` on ``host:port``; return the server and bound port."""
+def start_prometheus_server(
+    source: Callable[[], MetricsData | None], host: str, port: int
+) -> tuple[WSGIServer, int]:
+    """Serve ``/metrics`` from ``source`` on ``host:port``; return the server and bound port."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ExemplarCollector(reader))
+    registry.register(ExemplarCollector(source))
     server, _thread = start_http_server(port, host, registry=registry)
     return server, server.server_address[1]

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -83,6 +84,43 @@ def test_metrics_are_pushed_over_otlp(tmp_path: Path):
     assert len(spend) == 1 and abs(spend[0] - 0.009) < 1e-12
 
 
+def test_metrics_are_pushed_as_deltas_when_the_exporter_setting_asks(tmp_path: Path, monkeypatch: Any):
+    """``OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta``: each push carries what was
+    counted since the previous one, as the SDK's periodic reader does."""
+    from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")
+    sink = Sink()
+
+    def pushed_calls() -> list[tuple[int, int]]:
+        out = []
+        for body in sink.metric_bodies:
+            for rm in ExportMetricsServiceRequest.FromString(body).resource_metrics:
+                for sm in rm.scope_metrics:
+                    for metric in sm.metrics:
+                        if metric.name == "cost.calls":
+                            for point in metric.sum.data_points:
+                                out.append((metric.sum.aggregation_temporality, point.as_int))
+        return out
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 10
+        while len(pushed_calls()) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    try:
+        with running_receiver(tmp_path, metrics_endpoint=sink.url, metrics_interval_s=1) as (receiver, _):
+            grpc_export(receiver.ports.grpc, request([span(1, chat_attrs()), span(2, chat_attrs())]))
+            wait_for(1)
+            grpc_export(receiver.ports.grpc, request([span(3, chat_attrs())]))
+            wait_for(2)
+    finally:
+        sink.shutdown()
+        sink.server_close()
+    delta = AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
+    assert pushed_calls()[:2] == [(delta, 2), (delta, 1)]  # pushes without new calls send no point
+
+
 def test_forward_over_grpc_to_a_second_receiver(tmp_path: Path):
     (tmp_path / "central").mkdir()
     (tmp_path / "edge").mkdir()
@@ -96,23 +134,31 @@ def test_forward_over_grpc_to_a_second_receiver(tmp_path: Path):
 
 
 def test_prometheus_exposition_is_openmetrics_with_exemplars_and_target_info(tmp_path: Path):
+    from otel_cost import __version__
+
     with running_receiver(tmp_path) as (receiver, _):
         grpc_export(receiver.ports.grpc, request([span(1, chat_attrs())]))
         req = urllib.request.Request(
             f"http://127.0.0.1:{receiver.ports.prometheus}/metrics",
             headers={"Accept": "application/openmetrics-text; version=1.0.0"},
         )
-        with urllib.request.urlopen(req, timeout=5) as response:
-            content_type = response.headers["Content-Type"]
-            text = response.read().decode()
+        scrapes = []
+        for _ in range(2):  # two scrapers (an HA pair of Prometheus servers) get the same exemplars
+            with urllib.request.urlopen(req, timeout=5) as response:
+                content_type = response.headers["Content-Type"]
+                scrapes.append(response.read().decode())
     assert content_type.startswith("application/openmetrics-text")
-    spend = next(line for line in text.splitlines() if line.startswith("cost_spend_USD_total{"))
-    # value 0.0045, exemplar with the span's ids (span(1): trace id 2, span id 2)
-    assert (
-        ' 0.0045 # {span_id="0000000000000002",trace_id="00000000000000000000000000000002"} 0.0045 ' in spend
-    )
-    assert f'service_instance_id="{receiver.instance_id}"' in text
-    assert text.rstrip().endswith("# EOF")
+    for text in scrapes:
+        spend = next(line for line in text.splitlines() if line.startswith("cost_spend_USD_total{"))
+        # value 0.0045, exemplar with the span's ids (span(1): trace id 2, span id 2)
+        assert (
+            ' 0.0045 # {span_id="0000000000000002",trace_id="00000000000000000000000000000002"} 0.0045 '
+            in spend
+        )
+        # The OTel Prometheus compatibility spec's scope labels, on every sample.
+        assert f'otel_scope_name="otel_cost",otel_scope_version="{__version__}"' in spend
+        assert f'service_instance_id="{receiver.instance_id}"' in text
+        assert text.rstrip().endswith("# EOF")
 
 
 def test_llm_span_without_usage_is_estimated_from_its_content(tmp_path: Path):
