@@ -31,6 +31,8 @@ class Backend(Protocol):
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None: ...
+
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[tuple[Any, ...]]: ...
 
     def write_transaction(self) -> Any: ...
@@ -91,6 +93,12 @@ class SqliteBackend:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._conn.executemany(sql, rows)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Bulk insert: one prepared INSERT stepped per row (measured faster here than multi-row
+        VALUES statements, whose parameter binding and parsing cost more than the steps saved)."""
+        marks = ", ".join("?" * len(columns))
+        self._conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[tuple[Any, ...]]:
         cursor = self._conn.execute(sql, tuple(params))
@@ -199,6 +207,16 @@ class PostgresBackend:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self._live().cursor() as cur:
             cur.executemany(self._sql(sql), [tuple(r) for r in rows])
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Bulk insert as one ``COPY ... FROM STDIN`` (one statement for the whole batch: psycopg's
+        ``executemany`` costs ~100 us of Python per row, COPY a few)."""
+        with (
+            self._live().cursor() as cur,
+            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
 
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[tuple[Any, ...]]:
         from psycopg.pq import TransactionStatus

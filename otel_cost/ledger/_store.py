@@ -31,11 +31,8 @@ from otel_cost.record import CostRecord
 if TYPE_CHECKING:
     from otel_cost.ledger._compact import CompactResult
 
-_INSERT_CALL = (
-    f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}, row_hash)"
-    f" VALUES ({', '.join('?' * (len(CALL_COLUMNS) + 1))})"
-)
-_INSERT_ATTRIBUTION = "INSERT INTO call_attribution (row_id, key, value) VALUES (?, ?, ?)"
+_CALL_ROW = (*CALL_COLUMNS, "row_hash")
+_ATTRIBUTION_ROW = ("row_id", "key", "value")
 _INSERT_ATTRIBUTION_FROM_ROWS = (
     "INSERT INTO call_attribution (row_id, key, value)"
     " SELECT c.row_id, j.key, j.value FROM calls c, json_each(c.attribution) j WHERE c.batch_id = ?"
@@ -127,7 +124,7 @@ class Ledger:
                 rows.append((row_id, batch_id, *tail, digest))
             if not fresh:
                 return []
-            self._db.executemany(_INSERT_CALL, rows)
+            self._db.insert_rows("calls", _CALL_ROW, rows)
             first_row = head.last_row + 1
             self._insert_attribution(batch_id, first_row, rows)
             self.write_link(head, NewBatch("append", len(rows), first_row, rows_digest(hashes), None))
@@ -136,7 +133,7 @@ class Ledger:
     def _insert_attribution(self, batch_id: int, first_row: int, rows: Sequence[Row]) -> None:
         """The batch's ``call_attribution`` rows, from the attribution JSON stored in each row (so
         the two always agree, NUL replaced as in the row). SQLite builds them in one statement (a
-        third cheaper than binding each key); PostgreSQL binds each key."""
+        third cheaper than binding each key); PostgreSQL copies them in with the batch's rows."""
         if self._json_each:
             self._db.execute(_INSERT_ATTRIBUTION_FROM_ROWS, (batch_id,))
             return
@@ -146,7 +143,7 @@ class Ledger:
             for key, value in json.loads(str(row[-2])).items()
         ]
         if attributions:
-            self._db.executemany(_INSERT_ATTRIBUTION, attributions)
+            self._db.insert_rows("call_attribution", _ATTRIBUTION_ROW, attributions)
 
     def write_link(self, head: ChainHead, batch: NewBatch) -> ChainHead:
         """Append one chain link after ``head`` (inside the caller's write transaction)."""

@@ -31,6 +31,9 @@ class PassThroughBackend:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._inner.executemany(sql, rows)
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self._inner.insert_rows(table, columns, rows)
+
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[tuple[Any, ...]]:
         return self._inner.stream(sql, params, size)
 

@@ -64,7 +64,7 @@ def test_append_after_the_connection_was_dropped(postgres_url: str) -> None:
 
 class _DropMidWrite(PassThroughBackend):
     """The real PostgreSQL backend; ``drop_before_insert`` terminates its own connection from a
-    second one right before the next ``executemany`` (the calls insert), i.e. inside the append's
+    second one right before the next ``insert_rows`` (the calls insert), i.e. inside the append's
     transaction. A wrapper, not a mock: every statement runs on the real server."""
 
     def __init__(self, inner: Any, admin_url: str) -> None:
@@ -72,12 +72,12 @@ class _DropMidWrite(PassThroughBackend):
         self._admin_url = admin_url
         self.drop_before_insert = False
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if self.drop_before_insert:
             self.drop_before_insert = False
             pid = int(self._inner.execute("SELECT pg_backend_pid()")[0][0])
             _terminate(self._admin_url, pid)
-        self._inner.executemany(sql, rows)
+        self._inner.insert_rows(table, columns, rows)
 
 
 def test_a_write_whose_connection_drops_fails_and_the_retry_succeeds(postgres_url: str) -> None:
