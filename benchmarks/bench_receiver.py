@@ -1,14 +1,17 @@
 """Receiver throughput: decode + price + aggregate + ledger, against a count-only gRPC receiver.
 
-Both servers get the same load in the same run: pre-serialised OTLP ``ExportTraceServiceRequest``s
-of realistic gen_ai client spans (unique ids, so the ledger stores every span), sent over gRPC by
-a client process with several concurrent streams. The count-only receiver is the generated
-``TraceServiceServicer`` that decodes each request and counts its spans: the floor any Python
-OTLP receiver pays. ``otel-cost serve`` runs as a real subprocess (SQLite ledger in WAL mode,
-Prometheus endpoint on, metrics recorded for every span).
+Two loads, each sent to every server in the same rounds: pre-serialised OTLP
+``ExportTraceServiceRequest``s of realistic gen_ai client spans (unique ids, so the ledger stores
+every span), and of spans that carry no cost (HTTP server, database and internal HTTP client
+spans, as most of a service's spans are). Sent over gRPC by a client process with several
+concurrent streams. The count-only receiver is the generated ``TraceServiceServicer`` that decodes
+each request and counts its spans: the floor any Python OTLP receiver pays. ``otel-cost serve``
+runs as a real subprocess (SQLite ledger in WAL mode, Prometheus endpoint on, metrics recorded for
+every priced span); for the load without cost it forwards every request (``--forward-traces``) to
+a count-only sink, as a gateway does.
 
-On a machine with 2+ cores the servers are pinned to core 0 and the load generator to core 1
-("one core"); ``--workers 2`` runs unpinned. Medians of ``--rounds`` rounds.
+On a machine with 2+ cores the servers are pinned to core 0 and the load generator (and the sink)
+to core 1 ("one core"); ``--workers 2`` runs unpinned. Medians of ``--rounds`` rounds.
 
     python benchmarks/bench_receiver.py [--rounds 5] [--requests 40] [--spans 500] [--concurrency 8]
 """
@@ -104,6 +107,76 @@ def build_requests(round_no: int, count: int, spans_per_request: int) -> list[by
     return out
 
 
+def build_plain_requests(round_no: int, count: int, spans_per_request: int) -> list[bytes]:
+    """Serialised requests of spans that carry no cost: HTTP server spans, database client spans
+    and HTTP client spans to an internal service (1 in 4 of each kind is a client call)."""
+    out: list[bytes] = []
+    for r in range(count):
+        req = ExportTraceServiceRequest()
+        rs = req.resource_spans.add()
+        rs.resource.attributes.extend(
+            [_kv("service.name", f"svc-{r % 4}"), _kv("service.version", "1.2.3"), _kv("host.name", "node-7")]
+        )
+        scope = rs.scope_spans.add()
+        scope.scope.name = "opentelemetry.instrumentation.fastapi"
+        for i in range(spans_per_request):
+            n = ((round_no * count + r) * spans_per_request + i) + 1
+            start = 1_763_856_000 * 10**9 + n * 1000
+            if i % 4 == 0:
+                kind = Span.SpanKind.SPAN_KIND_SERVER
+                name = "GET /items/{item_id}"
+                attributes = [
+                    _kv("http.request.method", "GET"),
+                    _kv("http.route", "/items/{item_id}"),
+                    _kv("url.path", f"/items/{n % 1000}"),
+                    _kv("url.scheme", "https"),
+                    _kv("http.response.status_code", 200),
+                    _kv("server.address", "shop.example.com"),
+                    _kv("network.protocol.version", "1.1"),
+                    _kv("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64)"),
+                ]
+            elif i % 4 == 1:
+                kind = Span.SpanKind.SPAN_KIND_CLIENT
+                name = "SELECT shop.items"
+                attributes = [
+                    _kv("db.system.name", "postgresql"),
+                    _kv("db.namespace", "shop"),
+                    _kv("db.operation.name", "SELECT"),
+                    _kv("db.collection.name", "items"),
+                    _kv("db.query.text", "SELECT id, name, price FROM items WHERE id = $1"),
+                    _kv("server.address", "db.internal"),
+                    _kv("server.port", 5432),
+                ]
+            elif i % 4 == 2:
+                kind = Span.SpanKind.SPAN_KIND_CLIENT
+                name = "GET"
+                attributes = [
+                    _kv("http.request.method", "GET"),
+                    _kv("url.full", f"http://inventory.internal:8080/stock/{n % 1000}"),
+                    _kv("server.address", "inventory.internal"),
+                    _kv("server.port", 8080),
+                    _kv("http.response.status_code", 200),
+                ]
+            else:
+                kind = Span.SpanKind.SPAN_KIND_INTERNAL
+                name = "render item page"
+                attributes = [_kv("code.function.name", "render_item"), _kv("app.cache.hit", "true")]
+            scope.spans.append(
+                Span(
+                    trace_id=n.to_bytes(16, "big"),
+                    span_id=n.to_bytes(8, "big"),
+                    parent_span_id=(n + 7).to_bytes(8, "big"),
+                    name=name,
+                    kind=kind,
+                    start_time_unix_nano=start,
+                    end_time_unix_nano=start + 12_000_000,
+                    attributes=attributes,
+                )
+            )
+        out.append(req.SerializeToString())
+    return out
+
+
 class CountOnly(trace_service_pb2_grpc.TraceServiceServicer):
     """Decode and count: the least a Python OTLP receiver does."""
 
@@ -170,12 +243,12 @@ def _pin(cpu: int) -> None:
         os.sched_setaffinity(0, {cpu})
 
 
-def start_count_only(port: int, pin: bool) -> subprocess.Popen[str]:
+def start_count_only(port: int, pin: bool, cpu: int = 0) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--count-only-server", str(port)],
         stdout=subprocess.PIPE,
         text=True,
-        preexec_fn=(lambda: _pin(0)) if pin else None,  # noqa: PLW1509
+        preexec_fn=(lambda: _pin(cpu)) if pin else None,  # noqa: PLW1509
     )
     assert proc.stdout is not None
     proc.stdout.readline()
@@ -183,7 +256,7 @@ def start_count_only(port: int, pin: bool) -> subprocess.Popen[str]:
 
 
 def start_otel_cost(
-    port: int, tmp: Path, workers: int, pin: bool, repo: Path = REPO
+    port: int, tmp: Path, workers: int, pin: bool, *, repo: Path = REPO, forward: str | None = None
 ) -> subprocess.Popen[str]:
     ledger = tmp / f"ledger-{port}.sqlite"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_COST_")}
@@ -207,6 +280,7 @@ def start_otel_cost(
             str(workers),
             "--queue-size",
             "256",
+            *(["--forward-traces", forward] if forward else []),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -235,6 +309,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--plain-requests", type=int, default=120, help="requests of the load without cost")
     parser.add_argument("--spans", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
@@ -251,47 +326,73 @@ def main() -> int:
         serve_count_only(args.count_only_server)
         return 0
     pin = (os.cpu_count() or 1) >= 2
-    total_spans = args.requests * args.spans
+    loads = {
+        "gen_ai spans": (build_requests, args.requests),
+        "spans without cost, forwarded": (build_plain_requests, args.plain_requests),
+    }
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        ports = {"count-only": free_port(), "otel-cost": free_port(), "otel-cost --workers 2": free_port()}
+        sink_port = free_port()
+        sink = start_count_only(sink_port, pin, cpu=1)
+        forward = f"grpc://127.0.0.1:{sink_port}"
+        # load -> server -> port
+        plan: dict[str, dict[str, int]] = {load: {"count-only": free_port()} for load in loads}
+        plan["gen_ai spans"] |= {"otel-cost": free_port(), "otel-cost --workers 2": free_port()}
+        plan["spans without cost, forwarded"]["otel-cost"] = free_port()
         servers = {
-            "count-only": start_count_only(ports["count-only"], pin),
-            "otel-cost": start_otel_cost(ports["otel-cost"], tmp, 1, pin),
-            "otel-cost --workers 2": start_otel_cost(ports["otel-cost --workers 2"], tmp, 2, False),
+            ("gen_ai spans", "count-only"): start_count_only(plan["gen_ai spans"]["count-only"], pin),
+            ("gen_ai spans", "otel-cost"): start_otel_cost(plan["gen_ai spans"]["otel-cost"], tmp, 1, pin),
+            ("gen_ai spans", "otel-cost --workers 2"): start_otel_cost(
+                plan["gen_ai spans"]["otel-cost --workers 2"], tmp, 2, False
+            ),
+            ("spans without cost, forwarded", "count-only"): start_count_only(
+                plan["spans without cost, forwarded"]["count-only"], pin
+            ),
+            ("spans without cost, forwarded", "otel-cost"): start_otel_cost(
+                plan["spans without cost, forwarded"]["otel-cost"], tmp, 1, pin, forward=forward
+            ),
         }
         if args.compare is not None:
             name = f"otel-cost @{args.compare.name}"
-            ports[name] = free_port()
-            servers[name] = start_otel_cost(ports[name], tmp, 1, pin, repo=args.compare.resolve())
-        rates: dict[str, list[float]] = {name: [] for name in servers}
+            for load in loads:
+                plan[load][name] = port = free_port()
+                to = forward if "forwarded" in load else None
+                servers[(load, name)] = start_otel_cost(
+                    port, tmp, 1, pin, repo=args.compare.resolve(), forward=to
+                )
+        rates: dict[tuple[str, str], list[float]] = {key: [] for key in servers}
         try:
             if pin:
                 _pin(1)
-            # Warm-up: catalogs, caches, connections.
-            for name, port in ports.items():
-                send(port, build_requests(10_000 + len(name), 2, args.spans), 2)
+            for load, (build, _) in loads.items():  # warm-up: catalogs, caches, connections
+                for name, port in plan[load].items():
+                    send(port, build(10_000 + len(name), 2, args.spans), 2)
+            batch = 0
             for round_no in range(args.rounds):
-                for i, (name, port) in enumerate(ports.items()):
-                    payloads = build_requests(round_no * len(ports) + i, args.requests, args.spans)
-                    seconds = send(port, payloads, args.concurrency)
-                    rates[name].append(total_spans / seconds)
+                for load, (build, count) in loads.items():
+                    for name, port in plan[load].items():
+                        batch += 1
+                        payloads = build(round_no * 100 + batch, count, args.spans)
+                        seconds = send(port, payloads, args.concurrency)
+                        rates[(load, name)].append(count * args.spans / seconds)
         finally:
-            for proc in servers.values():
+            for proc in [*servers.values(), sink]:
                 stop(proc)
-    medians = {name: statistics.median(values) for name, values in rates.items()}
-    base = medians["count-only"]
-    shape = f"{args.rounds} rounds x {args.requests} requests x {args.spans} spans"
-    print(f"{shape}, concurrency {args.concurrency}")
-    print(f"{'server':<24} {'median spans/s':>15} {'vs count-only':>14}   all rounds")
-    for name, value in medians.items():
-        rounds = ", ".join(f"{v:,.0f}" for v in rates[name])
-        print(f"{name:<24} {value:>15,.0f} {value / base:>13.1%}   {rounds}")
-    gain = medians["otel-cost --workers 2"] / medians["otel-cost"]
-    print(f"--workers 2 gain over 1 worker: {gain:.2f}x")
-    if args.compare is not None:
-        other = medians[f"otel-cost @{args.compare.name}"]
-        print(f"otel-cost vs @{args.compare.name}: {medians['otel-cost'] / other:.2f}x")
+    medians = {key: statistics.median(values) for key, values in rates.items()}
+    print(f"{args.rounds} rounds, {args.spans} spans a request, concurrency {args.concurrency}")
+    for load, (_, count) in loads.items():
+        base = medians[(load, "count-only")]
+        print(f"\n{load} ({count} requests a round)")
+        print(f"{'server':<24} {'median spans/s':>15} {'vs count-only':>14}   all rounds")
+        for name in plan[load]:
+            value = medians[(load, name)]
+            rounds = ", ".join(f"{v:,.0f}" for v in rates[(load, name)])
+            print(f"{name:<24} {value:>15,.0f} {value / base:>13.1%}   {rounds}")
+        if args.compare is not None:
+            other = medians[(load, f"otel-cost @{args.compare.name}")]
+            print(f"otel-cost vs @{args.compare.name}: {medians[(load, 'otel-cost')] / other:.2f}x")
+    gain = medians[("gen_ai spans", "otel-cost --workers 2")] / medians[("gen_ai spans", "otel-cost")]
+    print(f"\n--workers 2 gain over 1 worker (gen_ai spans): {gain:.2f}x")
     return 0
 
 
