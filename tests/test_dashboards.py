@@ -19,6 +19,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
 # Grafana's variables as the test substitutes them: the range covers the whole test, the rate
 # interval holds several 1-second scrapes, every template variable means "all".
 GRAFANA_VARIABLES = {
+    "${currency}": "USD",
     "$__rate_interval": "30s",
     "$__interval": "5s",
     "$__range": "10m",
@@ -93,7 +95,7 @@ def test_dashboards_exist_and_cover_the_brief() -> None:
     assert DASHBOARDS, "no dashboards in examples/grafana/dashboards"
     exprs = " ".join(expr for _, _, expr in promql_queries())
     for needle in (
-        "cost_spend_USD_total",
+        "cost_spend_${currency}_total",
         "cost_calls_total",
         "cost_tokens_total",
         "cost_unpriced_calls_total",
@@ -126,11 +128,24 @@ def test_dashboard_uids_and_datasources_match_provisioning() -> None:
         dashboard = json.loads(path.read_text())
         assert dashboard["uid"] not in seen_uids
         seen_uids.add(dashboard["uid"])
+        # Datasources are picked by variables of type `datasource`, so the dashboard imports into
+        # any Grafana (whatever its datasources' uids); the provisioned ones are the defaults.
+        variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+        by_type = {v["query"]: f"${{{name}}}" for name, v in variables.items() if v["type"] == "datasource"}
+        assert set(by_type) == {"prometheus", "tempo"}, path.name
         for panel in _panels(dashboard):
-            for target in panel.get("targets", []):
-                ds = target.get("datasource") or panel.get("datasource")
-                if panel["type"] != "row":
-                    assert ds and ds["uid"] in uids, f"{path.name}: {panel['title']}: unknown datasource {ds}"
+            for target in [panel, *panel.get("targets", [])]:
+                ds = target.get("datasource")
+                if ds is not None:
+                    assert ds == {"type": ds["type"], "uid": by_type[ds["type"]]}, (
+                        f"{path.name}: {panel['title']}"
+                    )
+            if panel["type"] != "row":
+                assert panel.get("datasource") or all(t.get("datasource") for t in panel.get("targets", []))
+        for variable in variables.values():
+            if "datasource" in variable:
+                assert variable["datasource"]["uid"] == by_type["prometheus"], variable["name"]
+        assert '"uid": "prometheus"' not in path.read_text() and '"uid": "tempo"' not in path.read_text()
     providers = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "otel-cost.yaml").read_text())
     assert providers["providers"][0]["type"] == "file"
 
@@ -141,7 +156,7 @@ def test_spend_panels_offer_exemplars() -> None:
         for path in DASHBOARDS
         for panel in _panels(json.loads(path.read_text()))
         if panel.get("type") == "timeseries"
-        and any("cost_spend_USD_total" in t.get("expr", "") for t in panel.get("targets", []))
+        and any("cost_spend_${currency}_total" in t.get("expr", "") for t in panel.get("targets", []))
     ]
     assert spend_panels
     assert any(t.get("exemplar") for p in spend_panels for t in p["targets"])
@@ -234,6 +249,12 @@ def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int
 @pytest.fixture(scope="module")
 def prometheus(receiver: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prometheus scraping the receiver every second; yields its base URL."""
+    with _prometheus(receiver, tmp_path_factory) as url:
+        yield url
+
+
+@contextmanager
+def _prometheus(receiver: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = prometheus_binary()
     tmp = tmp_path_factory.mktemp("prometheus")
     config = {
@@ -330,6 +351,18 @@ CALLS: list[dict[str, Any]] = [
         "error": True,
     },
     {
+        # Priced upstream in EUR (an SDK processor with a EUR catalog): its own cost_spend_EUR_total.
+        sc.GEN_AI_OPERATION_NAME: "chat",
+        sc.GEN_AI_PROVIDER_NAME: "mistral_ai",
+        sc.GEN_AI_REQUEST_MODEL: "mistral-large-latest",
+        sc.GEN_AI_USAGE_INPUT_TOKENS: 1000,
+        sc.GEN_AI_USAGE_OUTPUT_TOKENS: 100,
+        sc.COST_AMOUNT: 0.25,
+        sc.COST_CURRENCY: "EUR",
+        sc.COST_STATUS: "priced",
+        f"{sc.COST_ATTRIBUTION}.project": "search",
+    },
+    {
         sc.GEN_AI_OPERATION_NAME: "chat",
         sc.GEN_AI_PROVIDER_NAME: "openai",
         sc.GEN_AI_REQUEST_MODEL: "no-such-model-xyz",
@@ -387,7 +420,8 @@ def test_panel_query_returns_data(populated: str, dashboard: str, title: str, ex
 
 def test_failed_call_spend_by_error_type(populated: str) -> None:
     """The failed-calls panel splits spend by error.type: the span's value, else ``_OTHER``."""
-    (expr,) = [e for _, title, e in promql_queries() if title == "Spend on failed calls by error type"]
+    title = "Spend on failed calls by error type (${currency})"
+    (expr,) = [e for _, panel, e in promql_queries() if panel == title]
     by_type = {
         s["metric"].get("error_type"): float(s["value"][1]) for s in _query(populated, substitute(expr))
     }
@@ -404,3 +438,46 @@ def test_spend_exemplars_carry_trace_ids(populated: str) -> None:
     exemplars = [e for series in body["data"] for e in series["exemplars"]]
     assert exemplars, "no exemplars on cost_spend_USD_total"
     assert all(re.fullmatch(r"[0-9a-f]{32}", e["labels"]["trace_id"]) for e in exemplars)
+
+
+def test_currency_variable_selects_one_currency(populated: str) -> None:
+    """Spend in EUR is its own series (cost_spend_EUR_total), offered by the dashboard's currency
+    variable, and never part of the USD panels: 2 rounds x 0.25 EUR = 0.5 EUR."""
+    dashboard = json.loads(DASHBOARDS[0].read_text())
+    (variable,) = [v for v in dashboard["templating"]["list"] if v["name"] == "currency"]
+    match = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"]["query"])
+    assert match is not None
+    params = urllib.parse.urlencode({"match[]": match.group(1)})
+    body = _get_json(f"{populated}/api/v1/label/{match.group(2)}/values?{params}")
+    assert set(body["data"]) == {"EUR", "USD"}
+    (expr,) = [e for _, title, e in promql_queries() if title == "Spend in range (${currency})"]
+    eur = _query(populated, substitute(expr).replace("cost_spend_USD_total", "cost_spend_EUR_total"))
+    assert eur and float(eur[0]["value"][1]) > 0  # the panel with currency = EUR
+    total = _query(populated, 'sum(cost_spend_EUR_total{cost_currency="EUR"})')
+    assert [round(float(s["value"][1]), 9) for s in total] == [0.5]
+    usd = _query(populated, 'sum(cost_spend_USD_total{gen_ai_request_model="mistral-large-latest"})')
+    assert usd == []
+
+
+@pytest.fixture(scope="module")
+def second_prometheus(receiver: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The other half of an HA pair: a second Prometheus scraping the same receiver."""
+    with _prometheus(receiver, tmp_path_factory) as url:
+        yield url
+
+
+def test_both_servers_of_an_ha_pair_get_the_exemplars(populated: str, second_prometheus: str) -> None:
+    """A scrape does not consume exemplars: both Prometheus servers scraping the receiver store
+    the spend exemplars (the SDK's reservoirs handed each exemplar to one collection only)."""
+    traces: list[set[str]] = []
+    for url in (populated, second_prometheus):
+        _wait(lambda url=url: _exemplar_traces(url), 30, f"exemplars in {url}")
+        traces.append(_exemplar_traces(url))
+    assert traces[0] & traces[1], traces
+
+
+def _exemplar_traces(url: str) -> set[str]:
+    now = time.time()
+    params = urllib.parse.urlencode({"query": "cost_spend_USD_total", "start": now - 600, "end": now})
+    body = _get_json(f"{url}/api/v1/query_exemplars?{params}")
+    return {e["labels"]["trace_id"] for series in body["data"] for e in series["exemplars"]}

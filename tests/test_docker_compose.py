@@ -74,6 +74,9 @@ def test_otel_cost_command_parses_and_forwards_to_tempo(compose: dict[str, Any])
     assert config.forward_traces == "grpc://tempo:4317"
     assert config.grpc_endpoint is not None and config.grpc_endpoint.port == 4317
     assert config.prometheus_endpoint is not None and config.prometheus_endpoint.port == 9464
+    # No per-user or per-session metric labels by default (a series per user); the ledger has them.
+    assert config.high_cardinality_keys == ()
+    assert not {"user", "session"} & set(config.dimension_keys)
     tempo = _load(_mounts(compose["services"]["tempo"])["/etc/tempo.yaml"])
     assert tempo["distributor"]["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].endswith(":4317")
     # The header's traffic command parses too.
