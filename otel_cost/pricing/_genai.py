@@ -19,6 +19,7 @@ from typing import Any
 from genai_prices import types as gp
 
 from otel_cost.pricing._entries import ALWAYS, Constraint, Entry, Variant
+from otel_cost.pricing._names import entry_vendor
 from otel_cost.pricing._prices import PriceValue
 
 
@@ -89,6 +90,7 @@ class GenaiIndex:
         self.by_id: dict[str, gp.Provider] = {p.id: p for p in providers}
         self.entries: dict[str, Entry] = {}
         self._by_model: dict[int, Entry] = {}
+        self._vendors: dict[str, tuple[str, ...]] = {}
         for provider in providers:
             for model in provider.models:
                 entry = compile_model(provider, model)
@@ -104,6 +106,17 @@ class GenaiIndex:
             if provider.provider_match is not None and provider.provider_match.is_match(provider_id):
                 return provider
         return None
+
+    def vendors(self, provider_id: str) -> tuple[str, ...]:
+        """The vendor prefixes of a provider's model ids (Bedrock: ``amazon``, ``meta`` ...), sorted."""
+        found = self._vendors.get(provider_id)
+        if found is None:
+            provider = self.by_id.get(provider_id)
+            models = provider.models if provider is not None else []
+            found = self._vendors[provider_id] = tuple(
+                sorted({v for m in models if (v := entry_vendor(m.id)) is not None})
+            )
+        return found
 
     def provider_for_model(self, model_ref: str) -> gp.Provider | None:
         """The provider whose ``model_match`` clause claims ``model_ref`` (genai-prices' guess)."""

@@ -81,6 +81,18 @@ MODEL_PREFIX_PROVIDERS: Mapping[str, str] = {
 }
 
 _BEDROCK_REGION = re.compile(r"^(?:us|eu|apac|ap|jp|au|ca|in|global|us-gov)\.")
+# genai-prices names some Bedrock entries ``regional.<vendor>.<model>`` (the geographic profiles).
+_CATALOG_REGION = re.compile(r"^(?:regional|global)\.")
+
+VENDOR_PREFIXED: frozenset[str] = frozenset({"aws"})
+"""Providers whose model ids carry the model's vendor (``amazon.nova-lite-v1:0``), which some
+instrumentations strip (OpenLLMetry's Bedrock writes ``nova-lite-v1:0``)."""
+
+EXTRA_FALLBACKS: Mapping[str, tuple[str, ...]] = {"aws": ("anthropic",)}
+"""Providers whose older models genai-prices lists only under their maker: Bedrock's
+``anthropic.claude-v2`` / ``claude-v2:1`` / ``claude-instant-v1`` are priced as Anthropic lists
+them ($8 / $24 per 1M tokens for Claude 2.x: the same on https://aws.amazon.com/bedrock/pricing/
+and Anthropic's list, checked 2026-12). Tried after the provider's own entries."""
 _BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$|:\d+$")
 _DATE_SUFFIX = re.compile(r"(?:[-@](?:20\d{2}-?[01]\d-?[0-3]\d)|-(?:2[3-9](?:0[1-9]|1[0-2])))$")
 
@@ -94,6 +106,20 @@ def normalise_provider(name: str | None) -> str | None:
     if not key:
         return None
     return PROVIDER_ALIASES.get(key, key)
+
+
+def region_and_bare(model: str) -> tuple[str, str]:
+    """A Bedrock id split into its inference-profile region prefix (``"us."`` or ``""``) and the rest."""
+    ref = model.strip().lower()
+    match = _BEDROCK_REGION.match(ref)
+    return (match.group(0), ref[match.end() :]) if match else ("", ref)
+
+
+def entry_vendor(model_id: str) -> str | None:
+    """The vendor segment of a catalog model id (``regional.anthropic.claude-...`` -> ``anthropic``)."""
+    bare = _BEDROCK_REGION.sub("", _CATALOG_REGION.sub("", model_id.lower()))
+    vendor, dot, _ = bare.partition(".")
+    return vendor if dot and vendor else None
 
 
 def model_candidates(model: str) -> list[tuple[str | None, str]]:

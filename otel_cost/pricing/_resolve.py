@@ -6,9 +6,11 @@ Order of resolution (first hit wins):
 1. the alias map (user files and ``load_catalog(aliases=...)``), on the raw name;
 2. user models, by id or ``match`` names/globs, under any provider;
 3. genai-prices' match clauses under the span's provider (its fallback providers included:
-   Azure serves OpenAI models, Vertex and Bedrock serve Anthropic's), for each spelling from
+   Azure serves OpenAI models, Vertex serves Anthropic's), for each spelling from
    :func:`model_candidates` (as written, without gateway prefix, Bedrock region/vendor/version,
-   date suffix);
+   date suffix); then, for providers whose ids carry a vendor (Bedrock), the name with each of
+   their vendor prefixes, accepted when exactly one entry matches; then the providers of
+   :data:`EXTRA_FALLBACKS` (Bedrock's older Anthropic models, at Anthropic's price);
 4. with no provider, or a provider name we have no data for: the provider the name implies
    (prefix, or genai-prices' ``model_match`` guess).
 """
@@ -19,10 +21,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from genai_prices import types as gp
+
 from otel_cost.pricing._entries import ALWAYS, Entry, Override, TierRule
 from otel_cost.pricing._files import CatalogError, CatalogFile, ModelRule
 from otel_cost.pricing._genai import GenaiIndex
-from otel_cost.pricing._names import model_candidates, normalise_provider
+from otel_cost.pricing._names import (
+    EXTRA_FALLBACKS,
+    VENDOR_PREFIXED,
+    model_candidates,
+    normalise_provider,
+    region_and_bare,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +150,7 @@ class Resolver:
                     found = self.index.find(gprovider, ref)
                     if found is not None:
                         return Resolved(found[0], gprovider.id, found[1])
-                return "unknown_model"
+                return self._beyond_own_names(gprovider, name, candidates) or "unknown_model"
         for hint, ref in candidates:
             gprovider = self.index.by_id.get(hint) if hint else self.index.provider_for_model(ref)
             if gprovider is None:
@@ -149,3 +159,34 @@ class Resolver:
             if found is not None:
                 return Resolved(found[0], pid or gprovider.id, found[1])
         return "unknown_provider" if pid is not None else "unknown_model"
+
+    def _beyond_own_names(
+        self, gprovider: gp.Provider, name: str, candidates: list[tuple[str | None, str]]
+    ) -> Resolved | None:
+        """A model the provider serves under another spelling: its id without the vendor prefix
+        (tried with each vendor the provider's ids carry, accepted when exactly one entry
+        matches), or a model of a provider in :data:`EXTRA_FALLBACKS`."""
+        if gprovider.id in VENDOR_PREFIXED:
+            region, bare = region_and_bare(name)
+            vendors = self.index.vendors(gprovider.id)
+            if bare.partition(".")[0] not in vendors:
+                hits: dict[str, tuple[Entry, bool]] = {}
+                for vendor in vendors:
+                    spellings = (f"{region}{vendor}.{bare}", f"{vendor}.{bare}")
+                    for ref in spellings if region else spellings[1:]:
+                        found = self.index.find(gprovider, ref)
+                        if found is not None:
+                            hits[found[0].id] = found
+                            break
+                if len(hits) == 1:
+                    entry, via_fallback = next(iter(hits.values()))
+                    return Resolved(entry, gprovider.id, via_fallback)
+        for other_id in EXTRA_FALLBACKS.get(gprovider.id, ()):
+            other = self.index.by_id.get(other_id)
+            if other is None:
+                continue
+            for _, ref in candidates:
+                found = self.index.find(other, ref)
+                if found is not None:
+                    return Resolved(found[0], gprovider.id, True)
+        return None

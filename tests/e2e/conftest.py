@@ -26,6 +26,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import openinference.instrumentation.openai  # noqa: F401
     import opentelemetry.instrumentation.anthropic
+    import opentelemetry.instrumentation.bedrock
     import opentelemetry.instrumentation.openai
     import opentelemetry.instrumentation.openai.v1.responses_wrappers
     import opentelemetry.instrumentation.openai_v2  # noqa: F401
@@ -106,11 +107,18 @@ def _openllmetry_anthropic() -> BaseInstrumentor:
     return AnthropicInstrumentor()
 
 
+def _openllmetry_bedrock() -> BaseInstrumentor:
+    from opentelemetry.instrumentation.bedrock import BedrockInstrumentor
+
+    return BedrockInstrumentor()
+
+
 INSTRUMENTORS: dict[str, tuple[Callable[[], BaseInstrumentor], tuple[str, ...]]] = {
     "openai-v2": (_openai_v2, ("opentelemetry.instrumentation.openai_v2", "opentelemetry.util.genai")),
     "openllmetry-openai": (_openllmetry_openai, ("opentelemetry.instrumentation.openai.",)),
     "openllmetry-anthropic": (_openllmetry_anthropic, ("opentelemetry.instrumentation.anthropic",)),
     "openinference-openai": (_openinference_openai, ("openinference.instrumentation.openai",)),
+    "openllmetry-bedrock": (_openllmetry_bedrock, ("opentelemetry.instrumentation.bedrock",)),
 }
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from price_support import AT_2025, UTC
 
-from otel_cost.pricing import PriceCatalog, TokenUsage
+from otel_cost.pricing import PriceCatalog, TokenUsage, load_catalog
+from otel_cost.pricing.catalog import GENAI_PRICES_DATA_ENV
 
 # Bedrock: https://aws.amazon.com/bedrock/pricing/ (Anthropic, Amazon tables), checked 2026-11.
 
@@ -118,3 +122,76 @@ def test_deepseek_off_peak_boundaries_with_warm_cache(catalog: PriceCatalog) -> 
             assert (
                 catalog.price_tokens("deepseek-chat", usage, provider="deepseek", at=at).amount == amount
             ), at
+
+
+def test_bedrock_ids_without_vendor_prefix(catalog: PriceCatalog) -> None:
+    """OpenLLMetry's Bedrock instrumentation strips the vendor and region (``nova-lite-v1:0``):
+    each known Bedrock vendor is tried and a unique match accepted.
+
+    aws.amazon.com/bedrock/pricing: Nova Lite $0.06 in / $0.24 out, Nova Micro $0.035 / $0.14,
+    Llama 3 70B Instruct $2.65 / $3.50, DeepSeek-R1 $1.35 / $5.40 per 1M tokens.
+    1,000 in + 100 out: Nova Lite 0.00006 + 0.000024 = 0.000084; Nova Micro 0.000035 + 0.000014
+    = 0.000049; Llama 3 70B 0.00265 + 0.00035 = 0.003; DeepSeek-R1 0.00135 + 0.00054 = 0.00189."""
+    usage = TokenUsage(input_tokens=1_000, output_tokens=100)
+    for model, amount, entry in (
+        ("nova-lite-v1:0", "0.000084", "aws/amazon.nova-lite-v1:0"),
+        ("us.nova-lite-v1:0", "0.000084", "aws/amazon.nova-lite-v1:0"),
+        ("nova-micro-v1:0", "0.000049", "aws/amazon.nova-micro-v1:0"),
+        ("llama3-70b-instruct-v1:0", "0.003", "aws/meta.llama3-70b-instruct-v1:0"),
+        ("r1-v1:0", "0.00189", "aws/deepseek.r1-v1:0"),
+    ):
+        result = catalog.price_tokens(model, usage, provider="aws.bedrock", at=AT_2025)
+        assert result.status == "priced", model
+        assert result.provider == "aws", model
+        assert result.amount == Decimal(amount), model
+        assert (result.price_ref or "").startswith(entry + "@"), model
+
+
+def test_bedrock_id_without_vendor_that_matches_nothing_stays_unknown(catalog: PriceCatalog) -> None:
+    usage = TokenUsage(input_tokens=1_000, output_tokens=100)
+    for model in ("made-up-v1:0", "command-r-plus-v1:0"):
+        result = catalog.price_tokens(model, usage, provider="aws.bedrock", at=AT_2025)
+        assert (result.status, result.reason) == ("unpriced", "unknown_model"), model
+
+
+def test_bedrock_claude_2_at_anthropic_list_price(catalog: PriceCatalog) -> None:
+    """docs/pricing.md: Bedrock's older Anthropic models are priced as Anthropic lists them.
+    Claude 2.x: $8 in / $24 out per 1M tokens on both aws.amazon.com/bedrock/pricing and
+    Anthropic's list. 1,000 in + 100 out = 0.008 + 0.0024 = 0.0104."""
+    usage = TokenUsage(input_tokens=1_000, output_tokens=100)
+    for model in ("claude-v2", "claude-v2:1", "anthropic.claude-v2:1", "us.anthropic.claude-v2:1"):
+        result = catalog.price_tokens(model, usage, provider="aws.bedrock", at=AT_2025)
+        assert result.status == "priced", model
+        assert result.provider == "aws", model
+        assert result.amount == Decimal("0.0104"), model
+
+
+def test_bedrock_id_without_vendor_matching_two_vendors_is_not_guessed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two vendors serving a model of one name: ``model-x-v1:0`` could be either, so it stays
+    unknown; each full id is priced as its own entry. (A replacement genai-prices data file,
+    the JSON genai-prices publishes, holding just these two entries.)"""
+
+    def model(vendor: str, price: str) -> dict[str, object]:
+        return {
+            "id": f"{vendor}.model-x-v1:0",
+            "match": {"contains": f"{vendor}.model-x"},
+            "prices": {"input_mtok": price, "output_mtok": price},
+        }
+
+    data = [
+        {
+            "id": "aws",
+            "name": "Bedrock",
+            "api_pattern": "bedrock",
+            "models": [model("acme", "1"), model("zeta", "2")],
+        }
+    ]
+    (tmp_path / "data.json").write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setenv(GENAI_PRICES_DATA_ENV, str(tmp_path / "data.json"))
+    catalog = load_catalog()
+    usage = TokenUsage(input_tokens=1_000_000, output_tokens=0)
+    assert catalog.price_tokens("model-x-v1:0", usage, provider="aws.bedrock").reason == "unknown_model"
+    assert catalog.price_tokens("acme.model-x-v1:0", usage, provider="aws.bedrock").amount == Decimal(1)
+    assert catalog.price_tokens("zeta.model-x-v1:0", usage, provider="aws.bedrock").amount == Decimal(2)
