@@ -141,7 +141,7 @@ def usage_attributes(attrs: Mapping[str, object], usage: TokenUsage) -> dict[str
         (sc.GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens),
         (sc.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens),
         (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_tokens),
-        (sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cache_write_tokens),
+        (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, usage.cache_write_tokens),
         (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_tokens),
     ):
         if key not in attrs and (

@@ -28,6 +28,8 @@ COST_ROLLUP_AMOUNT = 'cost.rollup.amount'
 GEN_AI_USAGE_COST_AMOUNT = 'gen_ai.usage.cost.amount'
 GEN_AI_USAGE_COST_CURRENCY = 'gen_ai.usage.cost.currency'
 GEN_AI_USAGE_COST_SOURCE = 'gen_ai.usage.cost.source'
+GEN_AI_USAGE_COST_SOURCE_VALUE_PROVIDER = 'provider'
+GEN_AI_USAGE_COST_SOURCE_VALUE_LOCAL = 'local'
 
 # registry.cost.mirror (cost.yaml)
 OPERATION_COST = 'operation.cost'
@@ -45,10 +47,12 @@ GEN_AI_RESPONSE_MODEL = 'gen_ai.response.model'  # upstream
 GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens'  # upstream
 GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens'  # upstream
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = 'gen_ai.usage.cache_read.input_tokens'  # upstream
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS = 'gen_ai.usage.cache_write.input_tokens'  # upstream
 GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = 'gen_ai.usage.cache_creation.input_tokens'  # upstream
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = 'gen_ai.usage.reasoning.output_tokens'  # upstream
 GEN_AI_USAGE_PROMPT_TOKENS = 'gen_ai.usage.prompt_tokens'  # upstream
 GEN_AI_USAGE_COMPLETION_TOKENS = 'gen_ai.usage.completion_tokens'  # upstream
+GEN_AI_USAGE_TOTAL_TOKENS = 'gen_ai.usage.total_tokens'  # upstream
 GEN_AI_TOKEN_TYPE = 'gen_ai.token.type'  # upstream
 GEN_AI_CONVERSATION_ID = 'gen_ai.conversation.id'  # upstream
 GEN_AI_AGENT_NAME = 'gen_ai.agent.name'  # upstream
@@ -85,10 +89,13 @@ LLM_TOKEN_COUNT_COMPLETION = 'llm.token_count.completion'  # upstream
 LLM_TOKEN_COUNT_TOTAL = 'llm.token_count.total'  # upstream
 LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_READ = 'llm.token_count.prompt_details.cache_read'  # upstream
 LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_WRITE = 'llm.token_count.prompt_details.cache_write'  # upstream
+LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_INPUT = 'llm.token_count.prompt_details.cache_input'  # upstream
 LLM_TOKEN_COUNT_PROMPT_DETAILS_AUDIO = 'llm.token_count.prompt_details.audio'  # upstream
 LLM_TOKEN_COUNT_COMPLETION_DETAILS_REASONING = 'llm.token_count.completion_details.reasoning'  # upstream
 LLM_TOKEN_COUNT_COMPLETION_DETAILS_AUDIO = 'llm.token_count.completion_details.audio'  # upstream
 LLM_MODEL_NAME = 'llm.model_name'  # upstream
+LLM_REQUEST_MODEL_NAME = 'llm.request.model_name'  # upstream
+LLM_RESPONSE_MODEL_NAME = 'llm.response.model_name'  # upstream
 EMBEDDING_MODEL_NAME = 'embedding.model_name'  # upstream
 LLM_PROVIDER = 'llm.provider'  # upstream
 LLM_SYSTEM = 'llm.system'  # upstream
@@ -113,6 +120,8 @@ HTTP_REQUEST_RESEND_COUNT = 'http.request.resend_count'  # upstream
 
 # reads.error (reads.yaml)
 ERROR_TYPE = 'error.type'  # upstream
+EXCEPTION_TYPE = 'exception.type'  # upstream
+EXCEPTION_MESSAGE = 'exception.message'  # upstream
 
 # reads.attribution (reads.yaml)
 USER_ID = 'user.id'  # upstream

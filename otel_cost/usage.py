@@ -4,35 +4,34 @@
 the semconv convention, HTTP request facts) or ``None`` for spans that are not billable calls.
 The receiver reads only :data:`READ_KEYS` from protobuf spans, so every key read here is listed.
 
-Usage conventions, per source (first source present wins, in this order):
+Attribute names, first present wins per field (one ranked table, ``_FIELD_KEYS``):
 
-1. **Current GenAI semconv** (``gen_ai.usage.input_tokens`` / ``output_tokens``,
-   ``gen_ai.usage.cache_read.input_tokens``, ``gen_ai.usage.cache_creation.input_tokens``,
-   ``gen_ai.usage.reasoning.output_tokens``): input *includes* cache reads and writes, output
-   *includes* reasoning. Written by opentelemetry-instrumentation-openai-v2 (2.x, through
-   opentelemetry-util-genai) and by OpenLLMetry 0.62.x. Checked in the source of
-   opentelemetry-instrumentation-anthropic 0.62.4 (``__init__._set_token_usage`` and
-   ``streaming._set_token_usage``): it writes ``input_tokens = usage.input_tokens +
-   cache_read_input_tokens + cache_creation_input_tokens``, i.e. it converts Anthropic's raw
-   convention (raw ``input_tokens`` *excludes* cache reads and writes) to the semconv one before
-   the span ends, so its spans are read as semconv.
-2. **Legacy GenAI names** (``gen_ai.usage.prompt_tokens`` / ``completion_tokens``), written by
-   older instrumentations and OpenLLMetry before 0.4x: read like 1.
-3. **Old OpenLLMetry** (``llm.usage.prompt_tokens`` / ``llm.usage.completion_tokens``): read like 1.
-   OpenLLMetry's cache and reasoning names with underscores (``gen_ai.usage.cache_read_input_tokens``,
-   ``gen_ai.usage.cache_creation_input_tokens``, ``gen_ai.usage.reasoning_tokens``,
-   ``llm.usage.reasoning_tokens``) are read as the fine-grained fields of any of 1-3.
-4. **OpenInference** (``llm.model_name`` or ``embedding.model_name``;
-   ``llm.token_count.prompt`` / ``completion``,
-   ``llm.token_count.prompt_details.cache_read`` / ``cache_write`` / ``audio``,
-   ``llm.token_count.completion_details.reasoning`` / ``audio``): prompt includes the cache
-   details, completion includes reasoning, as in semconv.
+- input / output: ``gen_ai.usage.input_tokens`` / ``output_tokens`` (current semconv), the
+  legacy ``gen_ai.usage.prompt_tokens`` / ``completion_tokens``, OpenLLMetry's
+  ``llm.usage.prompt_tokens`` / ``completion_tokens``, OpenInference's ``llm.token_count.prompt``
+  / ``completion``;
+- cache reads: ``gen_ai.usage.cache_read.input_tokens``, OpenLLMetry's
+  ``gen_ai.usage.cache_read_input_tokens``, OpenInference's
+  ``llm.token_count.prompt_details.cache_read``, then its older ``cache_input``;
+- cache writes: ``gen_ai.usage.cache_write.input_tokens`` (semconv's current name), the
+  ``gen_ai.usage.cache_creation.input_tokens`` it replaced, OpenLLMetry's
+  ``gen_ai.usage.cache_creation_input_tokens``, OpenInference's ``...prompt_details.cache_write``;
+- reasoning: ``gen_ai.usage.reasoning.output_tokens``, OpenLLMetry's
+  ``gen_ai.usage.reasoning_tokens`` / ``llm.usage.reasoning_tokens``, OpenInference's
+  ``llm.token_count.completion_details.reasoning``;
+- total (read only to find unreported Gemini thinking, below): ``gen_ai.usage.total_tokens``,
+  ``llm.usage.total_tokens``, ``llm.token_count.total``;
+- models: ``gen_ai.request.model``, OpenInference's ``llm.request.model_name``,
+  ``llm.model_name``, ``embedding.model_name``; response: ``gen_ai.response.model``,
+  ``llm.response.model_name``.
 
-Guard for sources that report Anthropic's raw convention under these names: when the cache
-tokens exceed the input count (impossible if input included them), input is taken to exclude
-them and they are added; likewise reasoning above output is added to output. A source that
-excludes cache tokens but happens to report more uncached than cached tokens cannot be told
-apart from its numbers alone; no instrumentation we know of does that.
+What the counts mean differs per instrumentation: :mod:`otel_cost.conventions` says, per
+instrumentation scope and provider, whether input includes cache reads and writes (semconv: it
+does; OpenLLMetry's Bedrock spans: it does not, so they are added). For a scope it does not name,
+cache tokens above the input count (impossible if input included them) are added to it, and
+reasoning above output to output. A Google Gemini call that reports no reasoning but a total
+above input + output gets the gap as reasoning tokens (thinking billed as output), flagged
+``reasoning_inferred``. docs/usage.md has the whole table.
 
 Counts that are negative, non-numeric, fractional or absurd (> ``MAX_TOKENS``) make the usage
 invalid: ``usage`` is ``None`` and ``usage_error == "invalid_usage"``; nothing is guessed.
@@ -46,13 +45,15 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from otel_cost import semconv as sc
+from otel_cost.conventions import bills_thinking_as_output, convention_for
+from otel_cost.failure import FAILURE_KEYS, Failure, read_failure
 from otel_cost.pricing._entries import STANDARD_TIERS
 from otel_cost.pricing.types import TokenUsage
 
@@ -89,8 +90,10 @@ _CACHE_READ_KEYS = (
     sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
     sc.OPENLLMETRY_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
     sc.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_READ,
+    sc.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_INPUT,
 )
 _CACHE_WRITE_KEYS = (
+    sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
     sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
     sc.OPENLLMETRY_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
     sc.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_WRITE,
@@ -101,11 +104,22 @@ _REASONING_KEYS = (
     sc.OPENLLMETRY_LLM_USAGE_REASONING_TOKENS,
     sc.LLM_TOKEN_COUNT_COMPLETION_DETAILS_REASONING,
 )
+_TOTAL_KEYS = (
+    sc.GEN_AI_USAGE_TOTAL_TOKENS,
+    sc.OPENLLMETRY_LLM_USAGE_TOTAL_TOKENS,
+    sc.LLM_TOKEN_COUNT_TOTAL,
+)
 _INPUT_AUDIO_KEYS = (sc.LLM_TOKEN_COUNT_PROMPT_DETAILS_AUDIO,)
 _OUTPUT_AUDIO_KEYS = (sc.LLM_TOKEN_COUNT_COMPLETION_DETAILS_AUDIO,)
 
 _PROVIDER_KEYS = (sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_SYSTEM, sc.LLM_PROVIDER, sc.LLM_SYSTEM)
-_REQUEST_MODEL_KEYS = (sc.GEN_AI_REQUEST_MODEL, sc.LLM_MODEL_NAME, sc.EMBEDDING_MODEL_NAME)
+_REQUEST_MODEL_KEYS = (
+    sc.GEN_AI_REQUEST_MODEL,
+    sc.LLM_REQUEST_MODEL_NAME,
+    sc.LLM_MODEL_NAME,
+    sc.EMBEDDING_MODEL_NAME,
+)
+_RESPONSE_MODEL_KEYS = (sc.GEN_AI_RESPONSE_MODEL, sc.LLM_RESPONSE_MODEL_NAME)
 _SERVICE_TIER_KEYS = (
     sc.GEN_AI_RESPONSE_SERVICE_TIER,
     sc.GEN_AI_OPENAI_RESPONSE_SERVICE_TIER,
@@ -164,6 +178,12 @@ class CallFacts:
     """Provider-reported cost: ``gen_ai.usage.cost.amount`` with ``gen_ai.usage.cost.source=provider``."""
     already_priced: bool = False
     """The span already carries ``cost.amount`` or ``cost.status`` (an SDK processor ran upstream)."""
+    reasoning_inferred: bool = False
+    """Reasoning tokens were read from a total above input + output (Gemini thinking the
+    instrumentation left out of output); see the module docstring."""
+    failure: Failure | None = None
+    """Why the call failed (rejected by the provider, or may have been billed), for an LLM call
+    whose span has status ERROR (:mod:`otel_cost.failure`); ``None`` when it did not fail."""
 
     @property
     def model(self) -> str | None:
@@ -197,11 +217,12 @@ _FIELD_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cache_read", _CACHE_READ_KEYS),
     ("cache_write", _CACHE_WRITE_KEYS),
     ("reasoning", _REASONING_KEYS),
+    ("total", _TOTAL_KEYS),
     ("input_audio", _INPUT_AUDIO_KEYS),
     ("output_audio", _OUTPUT_AUDIO_KEYS),
     ("provider", _PROVIDER_KEYS),
     ("request_model", _REQUEST_MODEL_KEYS),
-    ("response_model", (sc.GEN_AI_RESPONSE_MODEL,)),
+    ("response_model", _RESPONSE_MODEL_KEYS),
     ("service_tier", _SERVICE_TIER_KEYS),
     ("http_method", _HTTP_METHOD_KEYS),
     ("http_url", _HTTP_URL_KEYS),
@@ -221,8 +242,9 @@ _FIELDS: dict[str, tuple[str, int]] = {
     key: (name, rank) for name, keys in _FIELD_KEYS for rank, key in enumerate(keys)
 }
 
-READ_KEYS: frozenset[str] = frozenset(_FIELDS)
-"""Every attribute key :func:`read_call` may read (it reads attributes only through ``_pick``)."""
+READ_KEYS: frozenset[str] = frozenset(_FIELDS) | FAILURE_KEYS
+"""Every attribute key :func:`read_call` may read (through ``_pick``, and the failure facts of
+spans with status ERROR)."""
 _LLM_MARKERS = (
     "provider",
     "request_model",
@@ -287,27 +309,40 @@ def _opt_count(picked: Mapping[str, object], name: str) -> int | None:
     return _count(value)
 
 
-def _usage(picked: Mapping[str, object]) -> tuple[TokenUsage | None, str | None]:
+def _usage(
+    picked: Mapping[str, object], scope: tuple[str, str, str | None], thinking_as_output: bool
+) -> tuple[TokenUsage | None, str | None, bool]:
+    """(usage, error, reasoning inferred from the total); ``scope``: the span's (scope name,
+    scope version, provider), looked up in the conventions only for spans with cache counts."""
     try:
         input_tokens = _opt_count(picked, "input")
         output_tokens = _opt_count(picked, "output")
         cache_read = _opt_count(picked, "cache_read") or 0
         cache_write = _opt_count(picked, "cache_write") or 0
         reasoning = _opt_count(picked, "reasoning") or 0
+        total = _opt_count(picked, "total") if thinking_as_output and not reasoning else None
         input_audio = _opt_count(picked, "input_audio") or 0
         output_audio = _opt_count(picked, "output_audio") or 0
     except _Invalid:
-        return None, INVALID_USAGE
+        return None, INVALID_USAGE, False
     if input_tokens is None and output_tokens is None:
-        return None, None
+        return None, None, False
     input_tokens = input_tokens or 0
     output_tokens = output_tokens or 0
-    if cache_read + cache_write > input_tokens:
-        input_tokens += cache_read + cache_write  # raw Anthropic convention: cache reported apart
+    cached = cache_read + cache_write
+    if cached:
+        convention = convention_for(*scope).input
+        if convention == "excludes_cache" or (convention == "guard" and cached > input_tokens):
+            input_tokens += cached  # the instrumentation reports the cache apart from input
     if reasoning > output_tokens:
         output_tokens += reasoning  # reasoning reported apart from output
+    inferred = total is not None and total > input_tokens + output_tokens
+    if inferred:
+        assert total is not None
+        reasoning = total - input_tokens - output_tokens  # Gemini thinking, left out of output
+        output_tokens += reasoning
     if input_tokens > MAX_TOKENS or output_tokens > MAX_TOKENS:
-        return None, INVALID_USAGE
+        return None, INVALID_USAGE, False
     usage: Any = object.__new__(_UnfrozenUsage)
     usage.input_tokens = input_tokens
     usage.output_tokens = output_tokens
@@ -320,7 +355,7 @@ def _usage(picked: Mapping[str, object]) -> tuple[TokenUsage | None, str | None]
     usage.input_image_tokens = 0
     usage.requests = 1
     usage.__class__ = TokenUsage
-    return usage, None
+    return usage, None, inferred
 
 
 def _is_orchestration(picked: Mapping[str, object]) -> bool:
@@ -424,12 +459,23 @@ def _http_units(picked: Mapping[str, object]) -> int | None:
         return INVALID_UNITS  # present but bad: unpriced as invalid_usage, not missing_units
 
 
-def read_call(attrs: Mapping[str, object], span_kind_client: bool = True) -> CallFacts | None:
+def read_call(
+    attrs: Mapping[str, object],
+    span_kind_client: bool = True,
+    *,
+    failed: bool = False,
+    events: Iterable[tuple[str, Mapping[str, object]]] = (),
+    scope_name: str = "",
+    scope_version: str = "",
+) -> CallFacts | None:
     """The billable call a span records, or ``None`` when it records none.
 
     ``None`` for agent, workflow, tool and chain spans (they orchestrate calls; pricing them would
     count spend twice), for HTTP spans that are not client spans, and for spans with neither GenAI
-    nor HTTP attributes. Never raises.
+    nor HTTP attributes. ``failed``: the span's status is ERROR; then ``events`` (``(name,
+    attributes)`` of its events) are read for the failure's facts. ``scope_name`` /
+    ``scope_version``: the span's instrumentation scope, which decides how its counts are read
+    (:data:`otel_cost.conventions.CONVENTIONS`). Never raises.
     """
     picked = _pick(attrs)
     if not picked or _is_orchestration(picked):
@@ -437,16 +483,22 @@ def read_call(attrs: Mapping[str, object], span_kind_client: bool = True) -> Cal
     already_priced = "cost_amount" in picked or "cost_status" in picked
     if any(name in picked for name in _LLM_MARKERS):
         facts: Any = object.__new__(_UnfrozenFacts)
-        facts.usage, facts.usage_error = _usage(picked)
-        facts.kind = "llm"
-        facts.provider = _text(picked, "provider")
+        provider = facts.provider = _text(picked, "provider")
         facts.request_model = _text(picked, "request_model")
         facts.response_model = _text(picked, "response_model")
+        facts.usage, facts.usage_error, facts.reasoning_inferred = _usage(
+            picked,
+            (scope_name, scope_version, provider),
+            "total" in picked  # only spans with a total can hide thinking: skip the check otherwise
+            and bills_thinking_as_output(provider, facts.response_model or facts.request_model),
+        )
+        facts.kind = "llm"
         facts.operation = _operation(picked)
         facts.service_tier = _service_tier(picked)
         facts.http_method = facts.http_host = facts.http_path = facts.http_units = None
         facts.provider_cost = _provider_cost(picked)
         facts.already_priced = already_priced
+        facts.failure = read_failure(attrs, events) if failed else None
         facts.__class__ = CallFacts
         return facts  # type: ignore[no-any-return]
     if not span_kind_client:

@@ -95,6 +95,7 @@ def test_prompt_caching_worked_example(
     assert a[sc.COST_AMOUNT] == float(Decimal("0.00717825"))
     assert b[sc.COST_AMOUNT] == float(Decimal("0.0033909"))
     assert a[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1167
-    assert a[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 1163
+    assert a[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 1163  # the instrumentation's name
+    assert a[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] == 1163  # semconv's current one, added
     assert b[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 1163
     assert b[f"{sc.COST_BREAKDOWN}.cache_read"] == pytest.approx(348.9e-6, rel=1e-12)
