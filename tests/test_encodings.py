@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import tiktoken
-from encoding_texts import SAMPLE_TEXTS  # pyright: ignore[reportImplicitRelativeImport]
 from tiktoken_ext import openai_public
 
 from otel_cost import encodings, estimate
 from otel_cost.encodings import ENCODINGS, EncodingUnavailable, load_encoding
+from tests.encoding_texts import SAMPLE_TEXTS
 
 
 def test_known_token_ids_without_any_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:

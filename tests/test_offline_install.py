@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 import tiktoken
-from conftest import REPO, missing_tool  # pyright: ignore[reportImplicitRelativeImport]
-from encoding_texts import SAMPLE_TEXTS  # pyright: ignore[reportImplicitRelativeImport]
+
+from tests.conftest import REPO, missing_tool
+from tests.encoding_texts import SAMPLE_TEXTS
 
 _IN_NAMESPACE = r"""
 import json, socket, sys
